@@ -1,0 +1,50 @@
+"""gradcnn: convolutional networks on a readable tape autograd.
+
+``import gradcnn`` is cheap: it loads NumPy and the engine, never Numba or CuPy (kernels load on
+first use).
+"""
+
+import numpy as _np
+
+from . import functional, ops, random, testing  # noqa: F401  (ops attaches Tensor methods)
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
+    ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
+)
+from .errors import GradcnnError
+from .ops import (
+    abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten, log, log1p, logsumexp,
+    matmul, max, maximum, mean, min, minimum, permute, reshape, sigmoid, split, sqrt, squeeze,
+    stack, std, sum, tanh, transpose, unsqueeze, var, where,
+)
+from .random import get_rng_state, manual_seed, seed, set_rng_state
+from .tensor import Tensor, grad
+
+__version__ = "0.1.0"
+
+float16 = _np.dtype(_np.float16)
+float32 = _np.dtype(_np.float32)
+float64 = _np.dtype(_np.float64)
+int8 = _np.dtype(_np.int8)
+int16 = _np.dtype(_np.int16)
+int32 = _np.dtype(_np.int32)
+int64 = _np.dtype(_np.int64)
+uint8 = _np.dtype(_np.uint8)
+bool_ = _np.dtype(_np.bool_)
+float = float32
+double = float64
+long = int64
+
+__all__ = [
+    "Function", "GradcnnError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
+    "as_tensor", "bool_", "cat", "chunk", "clamp", "double", "empty", "empty_like",
+    "enable_grad", "exp", "eye", "flatten", "float", "float16", "float32", "float64",
+    "from_numpy", "full", "full_like", "functional", "get_rng_state", "grad", "int16", "int32",
+    "int64", "int8", "is_grad_enabled", "linspace", "log", "log1p", "logsumexp", "long",
+    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "no_grad", "ones",
+    "ones_like", "permute", "rand", "rand_like", "randint", "randn", "randn_like", "random",
+    "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid", "split", "sqrt",
+    "squeeze", "stack", "std", "sum", "tanh", "tensor", "testing", "transpose", "uint8",
+    "unsqueeze", "var", "where", "zeros", "zeros_like",
+]

@@ -1,0 +1,14 @@
+"""The autograd engine: the tape (:mod:`.tape`) and the primitive contract (:mod:`.function`)."""
+
+from .function import Context, Function
+from .tape import Node, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = [
+    "Context",
+    "Function",
+    "Node",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

@@ -1,0 +1,159 @@
+"""``Function``: the contract of a differentiable primitive.
+
+A primitive is one class with two static methods::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):            # arrays in, one array out; nothing is recorded here
+            y = xp.exp(x)
+            ctx.save_for_backward(y)    # inputs or the output of this call
+            return y
+
+        @staticmethod
+        def backward(ctx, gy):          # Tensors in, Tensors out (one per positional input)
+            (y,) = ctx.saved_tensors
+            return gy * y
+
+``Function.apply(*args, **config)`` unwraps Tensor arguments to arrays, runs ``forward`` and, when
+grad mode is on and some input requires grad, records a :class:`~gradcnn.autograd.tape.Node`.
+Positional arguments may be Tensors (differentiable) or anything else (scalars, ``None``, arrays:
+constants); keyword arguments are configuration and are passed to ``forward`` only.
+
+``backward`` is written with gradcnn ops on Tensors, so with ``create_graph=True`` it is itself
+recorded and higher derivatives come free. It returns a gradient, or ``None``, for every positional
+input; ``ctx.needs_input_grad`` says which ones are wanted.
+
+``save_for_backward`` accepts inputs and the output of the call (compared by identity); on access
+``saved_tensors`` gives them back as the Tensors they are in the graph, so a second derivative reaches
+them. Any other array is saved as a constant: fine for masks and indices, wrong for an intermediate
+that depends on an input (recompute it from the inputs instead, or split the op in two primitives).
+"""
+
+import weakref
+
+from ..errors import AutogradError
+from . import tape
+from .tape import Node
+
+__all__ = ["Function", "Context"]
+
+class Context:
+    """What ``forward`` leaves for ``backward``: saved tensors plus any plain attributes."""
+
+    needs_input_grad = ()
+
+    def save_for_backward(self, *arrays):
+        self._to_save = arrays
+
+    @property
+    def saved_tensors(self):
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            return ()
+        out = []
+        for i, (tensor, counter, version) in enumerate(saved):
+            if counter is not None and counter.value != version:
+                raise AutogradError(
+                    f"{self._name}: saved tensor {i} (shape {tensor.shape}) was modified in place "
+                    f"after it was saved for backward (version {version} -> {counter.value}); use an "
+                    "out-of-place op (x = x + y, not x.add_(y)) or clone() the tensor first"
+                )
+            if type(tensor) is _SavedOutput:
+                tensor = _tensor_cls()._make(tensor.array, tensor.node_ref(), counter)
+            out.append(tensor)
+        return tuple(out)
+
+
+class _SavedOutput:
+    """The output of a call, saved without a reference cycle (node -> ctx -> output -> node)."""
+
+    __slots__ = ("array", "node_ref")
+
+    def __init__(self, array, node):
+        self.array = array
+        self.node_ref = weakref.ref(node)
+
+    @property
+    def shape(self):
+        return self.array.shape
+
+
+class Function:
+    """Base class of differentiable primitives; see the module docstring for the contract."""
+
+    #: True when the output may share memory with the first input (reshape, transpose, ...).
+    is_view = False
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        tensor_cls = _tensor_cls()
+        ctx = Context()
+        arrays = []
+        needs = []
+        record = False
+        for a in args:
+            if isinstance(a, tensor_cls):
+                arrays.append(a.data)
+                rg = a.requires_grad
+                needs.append(rg)
+                record = record or rg
+            else:
+                arrays.append(a)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
+        # input's version counter: changing either in place invalidates what was saved of both.
+        result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
+        if not (record and tape._grad_enabled):
+            return result
+
+        edges = []
+        for a, rg in zip(args, needs):
+            if not rg:
+                edges.append(None)
+            elif a._node is not None:
+                edges.append(a._node)
+            else:
+                edges.append(a)
+        node = Node(cls, ctx, tuple(edges), result.data.shape, result.data.dtype)
+        result._node = node
+        result._requires_grad = True
+
+        to_save = ctx.__dict__.pop("_to_save", None)
+        if to_save is not None:
+            ctx._name = cls.__name__
+            ctx._saved = [_saved_entry(s, args, arrays, result, node) for s in to_save]
+        return result
+
+
+def _saved_entry(array, args, arrays, result, node):
+    """(Tensor, version counter, version at save time) for one saved array."""
+    if array is None:
+        return (None, None, 0)
+    if array is result.data:
+        return (_SavedOutput(array, node), result._version, result._version.value)
+    for a, arr in zip(args, arrays):
+        if arr is array and a is not arr:
+            return (a, a._version, a._version.value)
+    return (_tensor_cls()._make(array), None, 0)
+
+
+_cls = None
+
+
+def _tensor_cls():
+    global _cls
+    if _cls is None:
+        from ..tensor import Tensor
+
+        _cls = Tensor
+    return _cls

@@ -1,0 +1,60 @@
+"""The exceptions gradcnn raises.
+
+Every error derives from :class:`GradcnnError`, and also from the built-in exception a Python user
+would expect (``ShapeError`` is a ``ValueError``, ``DTypeError`` a ``TypeError``), so both
+``except gradcnn.errors.ShapeError`` and ``except ValueError`` work.
+
+Messages name the operation, the argument, its value and the numbers that made it wrong.
+"""
+
+__all__ = [
+    "GradcnnError",
+    "ShapeError",
+    "IndexOutOfRangeError",
+    "DTypeError",
+    "DeviceError",
+    "AutogradError",
+    "PluginError",
+    "CheckpointError",
+    "GradcheckError",
+]
+
+
+class GradcnnError(Exception):
+    """Base class of every error raised by gradcnn."""
+
+
+class ShapeError(GradcnnError, ValueError):
+    """An argument has the wrong shape, size or value for the operation."""
+
+
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index (a tensor subscript, a dim, a class label) lies outside its range."""
+
+
+class DTypeError(GradcnnError, TypeError):
+    """An argument has the wrong dtype or type for the operation."""
+
+
+class DeviceError(GradcnnError, RuntimeError):
+    """Tensors live on different devices, or a device is unknown or unavailable."""
+
+
+class AutogradError(GradcnnError, RuntimeError):
+    """The graph was used in a way that cannot give correct gradients.
+
+    For example a second backward through a freed graph, or a tensor saved for backward that was
+    changed in place afterwards.
+    """
+
+
+class PluginError(GradcnnError, RuntimeError):
+    """A plugin failed to load or registered a clashing name."""
+
+
+class CheckpointError(GradcnnError, OSError):
+    """A checkpoint file is missing, truncated, corrupted or not a gradcnn checkpoint."""
+
+
+class GradcheckError(GradcnnError, AssertionError):
+    """Analytical gradients disagree with finite differences."""

@@ -1,0 +1,41 @@
+"""The functional API, with ``torch.nn.functional``'s names and signatures.
+
+``import gradcnn.functional as F``; every function here is differentiable and validates its
+arguments before any computation.
+"""
+
+from .ops.activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
+from .ops.dropout import dropout
+from .ops.elementwise import relu, sigmoid, tanh
+from .ops.linalg import linear
+from .ops.loss import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from .ops.norm import batch_norm
+from .ops.shape import pad
+
+__all__ = [
+    "batch_norm",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "maxout",
+    "mse_loss",
+    "nll_loss",
+    "pad",
+    "prelu",
+    "relu",
+    "rrelu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]

@@ -1,0 +1,100 @@
+"""Differentiable operations, one module per family, and the Tensor methods that call them.
+
+Importing this package attaches the operators and methods below to :class:`gradcnn.Tensor`; the
+table is the whole list, so a reader can see every method a tensor has in one place.
+"""
+
+from ..tensor import Tensor
+from .activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
+from .dropout import dropout
+from .elementwise import (
+    abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, log1p, lt, maximum, minimum, mul, ne,
+    neg, pow, relu, sigmoid, sign, sqrt, square, sub, tanh, to_device, where,
+)
+from .linalg import linear, matmul
+from .loss import (
+    binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
+)
+from .norm import batch_norm
+from .reduction import (
+    amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var,
+)
+from .shape import (
+    broadcast_to, cat, chunk, clone, expand, flatten, getitem, index_put, pad, permute, reshape,
+    split, squeeze, stack, sum_to, transpose, unsqueeze, view,
+)
+
+__all__ = [
+    "abs", "add", "amax", "amin", "argmax", "argmin", "batch_norm",
+    "binary_cross_entropy_with_logits", "broadcast_to", "cast", "cat", "chunk", "clamp", "clone",
+    "cross_entropy", "div", "dropout", "elu", "eq", "exp", "expand", "flatten", "ge", "getitem",
+    "gt", "index_put", "l1_loss", "le", "leaky_relu", "linear", "log", "log1p", "log_softmax",
+    "logsumexp", "lt", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum", "mse_loss",
+    "mul", "ne", "neg", "nll_loss", "pad", "permute", "pow", "prelu", "relu", "reshape", "rrelu",
+    "sigmoid", "sign", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",
+    "sum", "sum_to", "tanh", "to_device", "transpose", "unsqueeze", "var", "view", "where",
+]
+
+
+def _swap(fn):
+    def reflected(self, other):
+        return fn(other, self)
+
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+def _shape_method(fn):
+    def method(self, *shape):
+        return fn(self, *shape)
+
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+_METHODS = {
+    # operators
+    "__add__": add, "__radd__": _swap(add), "__sub__": sub, "__rsub__": _swap(sub),
+    "__mul__": mul, "__rmul__": _swap(mul), "__truediv__": div, "__rtruediv__": _swap(div),
+    "__pow__": pow, "__rpow__": _swap(pow), "__neg__": neg, "__abs__": abs,
+    "__matmul__": matmul, "__rmatmul__": _swap(matmul), "__getitem__": getitem,
+    "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge, "__eq__": eq, "__ne__": ne,
+    # elementwise
+    "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "abs": abs,
+    "exp": exp, "log": log, "log1p": log1p, "sqrt": sqrt, "square": square, "clamp": clamp,
+    "clip": clamp, "maximum": maximum, "minimum": minimum, "sigmoid": sigmoid, "tanh": tanh,
+    "relu": relu, "sign": sign, "matmul": matmul,
+    # reductions
+    "sum": sum, "mean": mean, "amax": amax, "amin": amin, "max": max, "min": min,
+    "argmax": argmax, "argmin": argmin, "var": var, "std": std, "logsumexp": logsumexp,
+    "softmax": softmax, "log_softmax": log_softmax,
+    # shape
+    "reshape": _shape_method(reshape), "view": _shape_method(view), "flatten": flatten,
+    "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": _shape_method(permute),
+    "transpose": transpose, "expand": _shape_method(expand), "split": split, "chunk": chunk,
+    "clone": clone,
+}
+
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)
+
+Tensor.T = property(lambda self: permute(self, *reversed(range(self.ndim))), doc="Dims reversed.")
+Tensor.mT = property(lambda self: transpose(self, -2, -1), doc="Last two dims swapped.")
+
+
+def _contiguous(self):
+    return self if self.data.flags.c_contiguous else clone(self)
+
+
+def _any(self, dim=None):
+    return Tensor._make(self.data.any(axis=dim))
+
+
+def _all(self, dim=None):
+    return Tensor._make(self.data.all(axis=dim))
+
+
+Tensor.contiguous = _contiguous
+Tensor.any = _any
+Tensor.all = _all

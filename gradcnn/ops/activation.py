@@ -1,0 +1,116 @@
+"""Activations beyond the elementwise primitives (relu, sigmoid, tanh live in ``elementwise``).
+
+``leaky_relu`` is a primitive; ``prelu``, ``rrelu``, ``elu``, ``softmax``, ``log_softmax`` and
+``maxout`` are composites and own no derivative.
+"""
+
+import numbers
+
+import numpy as np
+
+from .. import random as _random
+from ..errors import DTypeError, ShapeError
+from ..tensor import _dim
+from .elementwise import _Masked, _xp, exp, where
+from .reduction import amax, logsumexp, sum
+from .shape import as_tensor_arg, reshape
+
+__all__ = ["leaky_relu", "prelu", "rrelu", "elu", "softmax", "log_softmax", "maxout"]
+
+
+class LeakyRelu(_Masked):
+    @staticmethod
+    def forward(ctx, x, *, slope):
+        pos = x > 0
+        ctx.slope = _xp(x).where(pos, 1.0, slope).astype(x.dtype)
+        return _xp(x).where(pos, x, x * slope).astype(x.dtype, copy=False)
+
+
+def _float_input(x, op):
+    as_tensor_arg(x, op)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{op}: input must be floating, got {x.dtype.name} (shape {x.shape})")
+    return x
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """``input`` where positive, ``negative_slope * input`` elsewhere."""
+    _float_input(input, "leaky_relu")
+    if not isinstance(negative_slope, numbers.Real):
+        raise DTypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
+    return LeakyRelu.apply(input, slope=float(negative_slope))
+
+
+def prelu(input, weight):
+    """Leaky ReLU with a learned slope: ``weight`` has one entry, or one per channel (dim 1)."""
+    _float_input(input, "prelu")
+    as_tensor_arg(weight, "prelu", "weight")
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.ndim != 1 or weight.shape[0] not in (1, channels):
+        raise ShapeError(
+            f"prelu: weight has shape {weight.shape}; expected (1,) or ({channels},), one slope "
+            f"per channel of the input {input.shape}"
+        )
+    if weight.shape[0] > 1:
+        weight = reshape(weight, (1, channels) + (1,) * (input.ndim - 2))
+    return where(input.data > 0, input, weight * input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """Randomized leaky ReLU: in training each negative element gets a slope drawn uniformly from
+    ``[lower, upper]`` (from the seeded generator); in eval the slope is ``(lower + upper) / 2``."""
+    _float_input(input, "rrelu")
+    if not 0 <= lower <= upper:
+        raise ShapeError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2)
+    slope = _random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
+    if type(input.data) is not np.ndarray:
+        slope = _xp(input.data).asarray(slope)
+    return where(input.data >= 0, input, input * slope)
+
+
+def elu(input, alpha=1.0):
+    """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere."""
+    _float_input(input, "elu")
+    pos = input.data > 0
+    negative = where(pos, 0.0, input)
+    return where(pos, input, (exp(negative) - 1.0) * alpha)
+
+
+def _softmax_dim(input, dim, op):
+    _float_input(input, op)
+    if dim is None:
+        raise ShapeError(f"{op}: pass dim= (the class dim; 1 for an (N, C) input of shape {input.shape})")
+    return _dim(dim, input.ndim, op)
+
+
+def softmax(input, dim=None):
+    """``exp(x) / sum(exp(x), dim)``, computed with the maximum subtracted so it cannot overflow."""
+    d = _softmax_dim(input, dim, "softmax")
+    e = exp(input - amax(input, d, keepdim=True).detach())
+    return e / sum(e, d, keepdim=True)
+
+
+def log_softmax(input, dim=None):
+    """``x - logsumexp(x, dim)``: finite even for logits of +-1e4."""
+    d = _softmax_dim(input, dim, "log_softmax")
+    return input - logsumexp(input, d, keepdim=True)
+
+
+def maxout(input, pieces, dim=1):
+    """Maximum over groups of ``pieces`` consecutive channels along ``dim``: ``(N, C, ...)`` gives
+    ``(N, C // pieces, ...)``. Ties share the gradient equally."""
+    as_tensor_arg(input, "maxout")
+    if not isinstance(pieces, numbers.Integral) or pieces < 1:
+        raise ShapeError(f"maxout: pieces must be a positive int, got {pieces!r}")
+    d = _dim(dim, input.ndim, "maxout")
+    c = input.shape[d]
+    if c % pieces:
+        raise ShapeError(
+            f"maxout: dim {d} of the input (shape {input.shape}) has {c} channels, not a multiple "
+            f"of pieces={pieces} ({c} % {pieces} = {c % pieces})"
+        )
+    grouped = reshape(input, input.shape[:d] + (c // pieces, pieces) + input.shape[d + 1 :])
+    return amax(grouped, d + 1)
+

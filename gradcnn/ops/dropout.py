@@ -1,0 +1,26 @@
+"""Dropout: zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``, so the
+expected value is unchanged; the identity in eval. The mask comes from the seeded generator."""
+
+import numbers
+
+from .. import random as _random
+from ..errors import ShapeError
+from .shape import as_tensor_arg
+
+__all__ = ["dropout"]
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """``input * mask / (1 - p)`` in training (``inplace`` is accepted and ignored)."""
+    as_tensor_arg(input, "dropout")
+    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ShapeError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = _random.generator().random(input.shape) >= p
+    mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))
+    if type(input.data) is not type(mask):
+        mask = __import__("cupy").asarray(mask)
+    return input * mask

@@ -1,0 +1,486 @@
+"""Elementwise primitives (with NumPy broadcasting) and their composites.
+
+Binary ops accept a Tensor and a Python number or array on either side; only Tensor arguments get
+gradients. Backward reduces each gradient to its input's shape with :func:`sum_to`.
+Composites (``sub``, ``rsub``, ``square``, ...) own no derivative.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backends import device_of
+from ..errors import DeviceError, DTypeError
+from ..tensor import Tensor, resolve_dtype
+from .shape import sum_to
+
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "abs",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "square",
+    "clamp",
+    "maximum",
+    "minimum",
+    "where",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "cast",
+    "to_device",
+    "sign",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+]
+
+
+def _xp(a):
+    return np if type(a) is np.ndarray else __import__("cupy")
+
+
+def _shape(a):
+    return a.shape if hasattr(a, "shape") else ()
+
+
+def _check_operand(op, other):
+    if isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)):
+        return
+    raise DTypeError(f"{op}: unsupported operand of type {type(other).__name__}")
+
+
+def _binary(cls, op, a, b):
+    _check_operand(op, a)
+    _check_operand(op, b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and type(a.data) is not type(b.data):
+        raise DeviceError(f"{op}: operands are on different devices ({a.device} and {b.device})")
+    return cls.apply(a, b)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (
+            sum_to(g, ctx.shapes[0]) if na else None,
+            sum_to(g, ctx.shapes[1]) if nb else None,
+        )
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (
+            sum_to(g * b, a.shape) if na else None,
+            sum_to(g * a, b.shape) if nb else None,
+        )
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = sum_to(g / b, a.shape)
+        if nb:
+            gb = sum_to(-g * a / (b * b), b.shape)
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a**b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = sum_to(g * b * a ** (b - 1), a.shape)
+        if nb:
+            # d(a^b)/db = a^b log a; define it as 0 where a == 0 (the limit along b > 0).
+            safe = where(a.data > 0, a, 1.0)
+            gb = sum_to(g * y * log(safe), b.shape)
+        return ga, gb
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _xp(x).exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _xp(x).log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _xp(x).log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x + 1.0)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _xp(x).sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (y * 2.0)
+
+
+class _Masked(Function):
+    """``y = f(x)`` whose derivative is a constant array ``ctx.slope`` (piecewise linear ops)."""
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.slope
+
+
+class Abs(_Masked):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.slope = _xp(x).sign(x)
+        return _xp(x).abs(x)
+
+
+class Clamp(_Masked):
+    @staticmethod
+    def forward(ctx, x, *, lo, hi):
+        xp = _xp(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        ctx.slope = inside.astype(x.dtype)
+        return xp.clip(x, lo, hi)
+
+
+class Relu(_Masked):
+    @staticmethod
+    def forward(ctx, x):
+        pos = x > 0
+        ctx.slope = pos.astype(x.dtype)
+        return _xp(x).where(pos, x, 0).astype(x.dtype, copy=False)
+
+
+class _Select(Function):
+    """Binary ops that pick one operand per element; ties share the gradient equally."""
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (
+            sum_to(g * ctx.wa, ctx.shapes[0]) if na else None,
+            sum_to(g * (1.0 - ctx.wa), ctx.shapes[1]) if nb else None,
+        )
+
+
+class Maximum(_Select):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        y = _xp(a if hasattr(a, "shape") else b).maximum(a, b)
+        dt = y.dtype if y.dtype.kind == "f" else np.float64
+        ctx.wa = (a > b).astype(dt) + 0.5 * (a == b)
+        return y
+
+
+class Minimum(_Select):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        y = _xp(a if hasattr(a, "shape") else b).minimum(a, b)
+        dt = y.dtype if y.dtype.kind == "f" else np.float64
+        ctx.wa = (a < b).astype(dt) + 0.5 * (a == b)
+        return y
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, a, b, *, cond):
+        ctx.cond = cond
+        ctx.shapes = (_shape(a), _shape(b))
+        return _xp(cond).where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (
+            sum_to(where(ctx.cond, g, 0.0), ctx.shapes[0]) if na else None,
+            sum_to(where(ctx.cond, 0.0, g), ctx.shapes[1]) if nb else None,
+        )
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # 0.5 * tanh(x / 2) + 0.5 never overflows, unlike 1 / (1 + exp(-x)).
+        y = _xp(x).tanh(x * 0.5) * 0.5 + 0.5
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1.0 - y)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _xp(x).tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1.0 - y * y)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, *, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return cast(g, ctx.in_dtype)
+
+
+class ToDevice(Function):
+    @staticmethod
+    def forward(ctx, x, *, device):
+        from ..backends import to_device as move
+
+        ctx.in_device = device_of(x)
+        return move(x, device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return to_device(g, ctx.in_device)
+
+
+# -- public functions ---------------------------------------------------------------------------
+
+
+def add(input, other):
+    """``input + other``, broadcasting."""
+    return _binary(Add, "add", input, other)
+
+
+def sub(input, other):
+    """``input - other``: a composite, ``input + (-other)``."""
+    if not isinstance(other, Tensor):
+        _check_operand("sub", other)
+        return _binary(Add, "sub", input, -other)
+    return _binary(Add, "sub", input, neg(other))
+
+
+def mul(input, other):
+    """``input * other``, broadcasting."""
+    return _binary(Mul, "mul", input, other)
+
+
+def div(input, other):
+    """``input / other`` (true division), broadcasting."""
+    return _binary(Div, "div", input, other)
+
+
+def neg(input):
+    return Neg.apply(input)
+
+
+def pow(input, exponent):
+    """``input ** exponent``; either may be a Tensor."""
+    return _binary(Pow, "pow", input, exponent)
+
+
+def square(input):
+    return mul(input, input)
+
+
+def _unary(cls, x, op):
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.dtype.kind not in "fc":
+        x = cast(x, np.float32)
+    return cls.apply(x)
+
+
+def abs(input):
+    """``|input|``; its gradient at 0 is 0."""
+    return Abs.apply(input)
+
+
+def exp(input):
+    return _unary(Exp, input, "exp")
+
+
+def log(input):
+    return _unary(Log, input, "log")
+
+
+def log1p(input):
+    """``log(1 + input)``, accurate for small inputs."""
+    return _unary(Log1p, input, "log1p")
+
+
+def sqrt(input):
+    return _unary(Sqrt, input, "sqrt")
+
+
+def sigmoid(input):
+    return _unary(Sigmoid, input, "sigmoid")
+
+
+def tanh(input):
+    return _unary(Tanh, input, "tanh")
+
+
+def relu(input):
+    """``max(input, 0)``; its gradient at 0 is 0."""
+    return Relu.apply(input)
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to ``[min, max]``; the gradient passes where ``min <= input <= max``."""
+    if min is None and max is None:
+        raise DTypeError("clamp: at least one of min and max must be given")
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, numbers.Real):
+            raise DTypeError(f"clamp: {name} must be a number, got {type(v).__name__}")
+    if min is not None and max is not None and min > max:
+        raise DTypeError(f"clamp: min ({min}) is greater than max ({max})")
+    return Clamp.apply(input, lo=min, hi=max)
+
+
+def maximum(input, other):
+    """Elementwise maximum; where the two are equal each gets half the gradient."""
+    return _binary(Maximum, "maximum", input, other)
+
+
+def minimum(input, other):
+    """Elementwise minimum; where the two are equal each gets half the gradient."""
+    return _binary(Minimum, "minimum", input, other)
+
+
+def where(condition, input, other):
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise DTypeError(f"where: condition must be a bool tensor, got {cond.dtype.name}")
+    _check_operand("where", input)
+    _check_operand("where", other)
+    return Where.apply(input, other, cond=cond)
+
+
+def cast(input, dtype):
+    """``input`` converted to ``dtype``; gradients are converted back."""
+    dtype = resolve_dtype(dtype, "cast")
+    if input.dtype == dtype:
+        return input
+    return Cast.apply(input, dtype=dtype)
+
+
+def to_device(input, device):
+    if input.device == device:
+        return input
+    return ToDevice.apply(input, device=device)
+
+
+def sign(input):
+    """-1, 0 or 1 per element (not differentiable: the result never requires grad)."""
+    return Tensor._make(_xp(input.data).sign(input.data))
+
+
+def _compare(ufunc_name):
+    def compare(input, other):
+        a = input.data if isinstance(input, Tensor) else input
+        b = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(getattr(_xp(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
+
+    compare.__name__ = ufunc_name
+    compare.__doc__ = f"Elementwise ``{ufunc_name}`` as a bool tensor (not differentiable)."
+    return compare
+
+
+lt = _compare("less")
+le = _compare("less_equal")
+gt = _compare("greater")
+ge = _compare("greater_equal")
+eq = _compare("equal")
+ne = _compare("not_equal")

@@ -1,0 +1,116 @@
+"""Matrix products: ``matmul`` (NumPy's rules, batched and 1-D) and ``linear`` (``x @ W.T + b``).
+
+``linear`` is a primitive rather than a composite of transpose, matmul and add: it is the hottest op
+of small networks and one node instead of three halves its Python overhead.
+"""
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+from .shape import reshape, sum_to, transpose
+
+__all__ = ["matmul", "linear"]
+
+
+def _mT(t):
+    return transpose(t, -1, -2)
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        # Lift 1-D operands to matrices as NumPy does, so one formula covers every case.
+        a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
+        b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = reshape(g2, g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else reshape(g2, (1,) + g2.shape)
+        if b.ndim == 1:
+            g2 = reshape(g2, g2.shape + (1,))
+        ga = gb = None
+        if na:
+            ga = reshape(sum_to(matmul(g2, _mT(b2)), a2.shape), a.shape)
+        if nb:
+            gb = reshape(sum_to(matmul(_mT(a2), g2), b2.shape), b.shape)
+        return ga, gb
+
+
+def matmul(input, other):
+    """Matrix product with NumPy's rules: batched over leading dims, 1-D operands as vectors."""
+    for name, t in (("input", input), ("other", other)):
+        if not isinstance(t, Tensor):
+            raise DTypeError(f"matmul: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim == 0:
+            raise ShapeError(f"matmul: {name} is 0-d; use * to multiply by a scalar")
+    k_a = input.shape[-1]
+    k_b = other.shape[0] if other.ndim == 1 else other.shape[-2]
+    if k_a != k_b:
+        raise ShapeError(
+            f"matmul: inner dimensions differ: input {input.shape} has {k_a} columns, other "
+            f"{other.shape} has {k_b} rows"
+        )
+    try:
+        np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"matmul: batch dims {input.shape[:-2]} and {other.shape[:-2]} do not broadcast "
+            f"(shapes {input.shape} and {other.shape})"
+        ) from None
+    return MatMul.apply(input, other)
+
+
+class Linear(Function):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        gx = gw = gb = None
+        if nx:
+            gx = matmul(g, w)
+        if nw:
+            g2 = reshape(g, (-1, g.shape[-1])) if g.ndim != 2 else g
+            x2 = reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
+            gw = matmul(_mT(g2), x2)
+        if nb:
+            gb = sum_to(g, (g.shape[-1],))
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)``."""
+    for name, t in (("input", input), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise DTypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input {input.shape} has {input.shape[-1] if input.ndim else 0} features in its "
+            f"last dim, weight {weight.shape} expects {weight.shape[1]}"
+        )
+    if bias is not None:
+        if not isinstance(bias, Tensor):
+            raise DTypeError(f"linear: bias must be a Tensor or None, got {type(bias).__name__}")
+        if bias.shape != (weight.shape[0],):
+            raise ShapeError(
+                f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
+                f"{weight.shape}"
+            )
+    return Linear.apply(input, weight, bias)

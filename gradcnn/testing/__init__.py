@@ -1,0 +1,26 @@
+"""Testing tools, public API for gradcnn's own tests and for plugin authors.
+
+* :func:`gradcheck`, :func:`gradgradcheck`: gradients against finite differences, float64.
+* :func:`op_test`: (op, NumPy reference, input strategy) -> a complete hypothesis property test.
+* :mod:`.strategies`: ``arrays``, ``tensors``, ``floats`` and shape strategies.
+* A pytest plugin (:mod:`.pytest_plugin`) with hypothesis profiles and the ``gpu`` marker.
+
+Hypothesis is needed for the strategies and ``op_test``; ``gradcheck`` works without it.
+"""
+
+from .gradcheck import gradcheck, gradgradcheck
+
+__all__ = ["gradcheck", "gradgradcheck", "op_test", "arrays", "tensors", "floats", "strategies"]
+
+
+def __getattr__(name):
+    # Hypothesis is a test dependency: load it only when these names are used.
+    if name == "op_test":
+        from .factory import op_test
+
+        return op_test
+    if name in ("arrays", "tensors", "floats", "strategies"):
+        from . import strategies
+
+        return strategies if name == "strategies" else getattr(strategies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,51 @@
+"""The gradcnn pytest plugin (entry point ``pytest11``), active wherever gradcnn is installed.
+
+* Hypothesis profiles: ``ci`` (25 derandomized examples: reproducible runs), ``dev`` (10 examples,
+  the default), ``nightly`` (500). All set ``deadline=None``: a kernel's first call compiles it.
+  Pick one with ``--hypothesis-profile NAME`` or ``GRADCNN_HYPOTHESIS_PROFILE=NAME``.
+* The ``gpu`` marker: such tests are skipped, with the reason, when CuPy sees no CUDA device.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.register_profile("dev", max_examples=10, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile("nightly", max_examples=500, deadline=None, suppress_health_check=_SLOW_OK)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped when CuPy sees none")
+    chosen = None
+    try:
+        chosen = config.getoption("hypothesis_profile")
+    except ValueError:
+        pass
+    if not chosen:
+        settings.load_profile(os.environ.get("GRADCNN_HYPOTHESIS_PROFILE", "dev"))
+
+
+def _cuda_available():
+    try:
+        import cupy
+    except ImportError:
+        return False
+    try:
+        return bool(cupy.cuda.is_available())
+    except Exception:  # a broken driver counts as no GPU
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items or _cuda_available():
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: CuPy is missing or sees no device")
+    for item in gpu_items:
+        item.add_marker(skip)
