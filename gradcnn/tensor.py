@@ -289,10 +289,11 @@ class Tensor:
 
     # -- in place ---------------------------------------------------------------------------
 
-    def _check_inplace(self, op):
-        if not (tape._grad_enabled and self._requires_grad):
+    def _check_inplace(self, op, result_requires_grad=False):
+        """Whether an in-place op must be recorded; refuses the cases autograd cannot follow."""
+        if not (tape._grad_enabled and (self._requires_grad or result_requires_grad)):
             return False
-        if self._node is None:
+        if self._node is None and self._requires_grad:
             raise AutogradError(
                 f"{op}: a leaf tensor that requires grad (shape {self.shape}) cannot be changed in "
                 "place while grad mode is on; wrap the update in gradcnn.no_grad()"
@@ -306,7 +307,7 @@ class Tensor:
 
     def _assign(self, result, op):
         """Make ``self`` hold ``result`` (same shape): the tail of every in-place op."""
-        recording = self._check_inplace(op)
+        recording = self._check_inplace(op, result._node is not None)
         if result.shape != self.shape:
             raise ShapeError(
                 f"{op}: the result has shape {result.shape} but the tensor changed in place has "
@@ -317,6 +318,7 @@ class Tensor:
         self._version.value += 1
         if recording and result._node is not None:
             self._node = result._node
+            self._requires_grad = True
         return self
 
     def add_(self, other, *, alpha=1):

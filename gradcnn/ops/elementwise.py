@@ -87,7 +87,10 @@ class Add(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad
+        # Save only what a wanted gradient needs: x.mul_(2.0) on a non-leaf must not save x.
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.save_for_backward(a if nb else None, b if na else None)
         return a * b
 
     @staticmethod
@@ -95,15 +98,16 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         return (
-            sum_to(g * b, a.shape) if na else None,
-            sum_to(g * a, b.shape) if nb else None,
+            sum_to(g * b, ctx.shapes[0]) if na else None,
+            sum_to(g * a, ctx.shapes[1]) if nb else None,
         )
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -112,9 +116,9 @@ class Div(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            ga = sum_to(g / b, a.shape)
+            ga = sum_to(g / b, ctx.shapes[0])
         if nb:
-            gb = sum_to(-g * a / (b * b), b.shape)
+            gb = sum_to(-g * a / (b * b), ctx.shapes[1])
         return ga, gb
 
 

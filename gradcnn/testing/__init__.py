@@ -15,12 +15,11 @@ __all__ = ["gradcheck", "gradgradcheck", "op_test", "arrays", "tensors", "floats
 
 def __getattr__(name):
     # Hypothesis is a test dependency: load it only when these names are used.
+    import importlib
+
     if name == "op_test":
-        from .factory import op_test
-
-        return op_test
+        return importlib.import_module(f"{__name__}.factory").op_test
     if name in ("arrays", "tensors", "floats", "strategies"):
-        from . import strategies
-
+        strategies = importlib.import_module(f"{__name__}.strategies")
         return strategies if name == "strategies" else getattr(strategies, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

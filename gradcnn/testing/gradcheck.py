@@ -24,11 +24,21 @@ def _as_tuple(x):
 
 
 def _op_name(fn, outputs):
+    """``fn``'s name and the ops its graph is made of, in tape order (what a reader debugs)."""
     name = getattr(fn, "__name__", None) or type(fn).__name__
-    node = next((o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None), None)
-    if node is not None and node.name not in name:
-        return f"{name} (last op {node.name})"
-    return name
+    nodes, stack, seen = [], [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(e for e in node.edges if hasattr(e, "fn"))
+    ops = list(dict.fromkeys(n.name for n in sorted(nodes, key=lambda n: n.seq)))
+    if not ops:
+        return name
+    shown = ", ".join(ops[:12]) + (", ..." if len(ops) > 12 else "")
+    return f"{name} (ops: {shown})"
 
 
 def _check_inputs(inputs, op):

@@ -55,9 +55,10 @@ def _layout(draw, values, noncontiguous):
 
 @st.composite
 def arrays(draw, shape=None, *, dtype=np.float64, min_value=-10.0, max_value=10.0, avoid=(),
-           elements=None, noncontiguous=None, min_dims=0, max_dims=4, min_side=1, max_side=5,
+           margin=1e-3, elements=None, noncontiguous=None, min_dims=0, max_dims=4, min_side=1, max_side=5,
            unique=False):
-    """A NumPy array of ``shape`` (drawn when ``None``; may be a strategy) with bounded values."""
+    """A NumPy array of ``shape`` (drawn when ``None``; may be a strategy) with values in
+    ``[min_value, max_value]``, each more than ``margin`` away from the values in ``avoid``."""
     if shape is None:
         shape = draw(array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side))
     elif isinstance(shape, st.SearchStrategy):
@@ -65,7 +66,8 @@ def arrays(draw, shape=None, *, dtype=np.float64, min_value=-10.0, max_value=10.
     dtype = np.dtype(dtype)
     if elements is None:
         if dtype.kind == "f":
-            elements = floats(min_value, max_value, avoid=avoid, width=min(64, dtype.itemsize * 8))
+            elements = floats(min_value, max_value, avoid=avoid, margin=margin,
+                              width=min(64, dtype.itemsize * 8))
         elif dtype.kind == "b":
             elements = st.booleans()
         else:

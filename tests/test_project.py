@@ -1,0 +1,50 @@
+"""The project's promises about itself: the README's commands, a cheap import."""
+
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _quick_start_commands():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_one():
+    commands = _quick_start_commands()
+    assert len(commands) == 2, commands
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci.splitlines(), "the CI script must run the README's test command verbatim"
+
+
+def test_import_is_cheap():
+    code = "import sys, gradcnn; print('numba' in sys.modules, 'cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_public_names_exist():
+    import gradcnn
+    import gradcnn.functional as F
+
+    for name in gradcnn.__all__:
+        assert hasattr(gradcnn, name), name
+    for name in F.__all__:
+        assert callable(getattr(F, name)), name
+
+
+def test_example_trains(tmp_path):
+    import pytest
+
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import train_digits_mlp
+    finally:
+        sys.path.pop(0)
+    acc = train_digits_mlp.main(["--epochs", "8"])
+    assert acc > 0.85
