@@ -15,7 +15,7 @@ bump; a backward that needs a saved tensor checks its version first.
 import numpy as np
 
 from .autograd import tape
-from .backends import device_of, parse_device, to_device
+from .backends import device_of, parse_device
 from .errors import AutogradError, DTypeError, ShapeError
 
 __all__ = ["Tensor", "grad", "resolve_dtype", "DEFAULT_DTYPE"]

@@ -202,7 +202,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
                 node.ctx = None
 
     if inputs is not None:
-        for key, (leaf, grad) in leaf_grads.items():
+        for key, (_leaf, grad) in leaf_grads.items():
             for i in wanted.get(key, ()):
                 results[i] = grad
         return results
