@@ -94,37 +94,21 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        tensor_cls = _tensor_cls()
+        tensor_cls = _cls or _tensor_cls()
         ctx = Context()
-        arrays = []
-        needs = []
-        record = False
-        for a in args:
-            if isinstance(a, tensor_cls):
-                arrays.append(a.data)
-                rg = a.requires_grad
-                needs.append(rg)
-                record = record or rg
-            else:
-                arrays.append(a)
-                needs.append(False)
-        ctx.needs_input_grad = tuple(needs)
+        arrays = [a.data if isinstance(a, tensor_cls) else a for a in args]
+        needs = tuple([isinstance(a, tensor_cls) and a._requires_grad for a in args])
+        ctx.needs_input_grad = needs
         out = cls.forward(ctx, *arrays, **kwargs)
         # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
         # input's version counter: changing either in place invalidates what was saved of both.
         result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
-        if not (record and tape._grad_enabled):
+        if not (tape._grad_enabled and True in needs):
             return result
 
-        edges = []
-        for a, rg in zip(args, needs):
-            if not rg:
-                edges.append(None)
-            elif a._node is not None:
-                edges.append(a._node)
-            else:
-                edges.append(a)
-        node = Node(cls, ctx, tuple(edges), result.data.shape, result.data.dtype)
+        # An edge is the input's node, or the input itself when it is a leaf that requires grad.
+        edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
+        node = Node(cls, ctx, edges, result.data.shape, result.data.dtype)
         result._node = node
         result._requires_grad = True
 

@@ -52,7 +52,7 @@ def _xp(a):
 
 
 def _shape(a):
-    return a.shape if hasattr(a, "shape") else ()
+    return getattr(a, "shape", ())
 
 
 def _check_operand(op, other):
@@ -61,10 +61,15 @@ def _check_operand(op, other):
     raise DTypeError(f"{op}: unsupported operand of type {type(other).__name__}")
 
 
+_FAST = (Tensor, float, int)
+
+
 def _binary(cls, op, a, b):
-    _check_operand(op, a)
-    _check_operand(op, b)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and type(a.data) is not type(b.data):
+    ta, tb = type(a), type(b)
+    if ta not in _FAST or tb not in _FAST:  # the common cases skip the slower checks
+        _check_operand(op, a)
+        _check_operand(op, b)
+    if ta is tb is Tensor and type(a.data) is not type(b.data):
         raise DeviceError(f"{op}: operands are on different devices ({a.device} and {b.device})")
     return cls.apply(a, b)
 
