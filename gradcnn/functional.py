@@ -5,6 +5,7 @@ arguments before any computation.
 """
 
 from .ops.activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .ops.dropout import dropout
 from .ops.elementwise import relu, sigmoid, tanh
 from .ops.linalg import linear
@@ -16,9 +17,31 @@ from .ops.loss import (
     nll_loss,
 )
 from .ops.norm import batch_norm
+from .ops.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from .ops.shape import pad
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "max_pool1d",
+    "max_pool2d",
     "batch_norm",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

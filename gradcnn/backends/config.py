@@ -1,0 +1,80 @@
+"""Every switch of the CPU kernels in one place: Numba flags, caching, threads.
+
+Environment variables, read when the kernels first load:
+
+* ``GRADCNN_NUMBA_CACHE=0`` turns the on-disk cache of compiled kernels off.
+* ``GRADCNN_CACHE_DIR=PATH`` puts it in PATH instead of next to the package.
+* ``GRADCNN_NUM_THREADS=N`` caps the threads of the parallel kernels.
+
+Caching: Numba caches next to the source when the package directory is writable. Otherwise we
+point it at a user cache directory, and if that cannot be created either we compile without a cache
+— a read-only install never turns into an error.
+
+Threads: after a BLAS call OpenBLAS's threads keep spinning for a while (~0.1 s); a Numba parallel
+kernel launched then competes with them for the cores and pays a flat ~8 ms. Numba's ``workqueue``
+layer hands work to its threads without that contention, so it is selected before Numba starts any
+thread pool (unless the user already chose a layer through ``NUMBA_THREADING_LAYER``).
+"""
+
+import os
+import pathlib
+import tempfile
+
+__all__ = ["jit_options", "cache_dir", "configure_numba"]
+
+_configured = None
+
+
+def _writable_dir(path):
+    """Whether ``path`` exists (or can be created) and accepts a file."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def _user_cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return pathlib.Path(base) / "gradcnn" / "numba"
+
+
+def cache_dir():
+    """Where compiled kernels are cached, or ``None`` when they are not cached."""
+    if os.environ.get("GRADCNN_NUMBA_CACHE", "1") == "0":
+        return None
+    if os.environ.get("GRADCNN_CACHE_DIR"):
+        path = pathlib.Path(os.environ["GRADCNN_CACHE_DIR"])
+        return path if _writable_dir(path) else None
+    here = pathlib.Path(__file__).resolve().parent / "cpu" / "__pycache__"
+    if _writable_dir(here):
+        return here
+    user = _user_cache_dir()
+    return user if _writable_dir(user) else None
+
+
+def configure_numba():
+    """Set Numba's threading layer, thread count and cache directory; once, before any kernel."""
+    global _configured
+    if _configured is not None:
+        return _configured
+    import numba
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
+    threads = os.environ.get("GRADCNN_NUM_THREADS")
+    if threads:
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    where = cache_dir()
+    if where is not None and where.name != "__pycache__":
+        numba.config.CACHE_DIR = str(where)
+    _configured = {"cache": where is not None, "cache_dir": where}
+    return _configured
+
+
+def jit_options(parallel=False):
+    """Keyword arguments for ``numba.njit``: the same flags for every kernel."""
+    conf = configure_numba()
+    return {"cache": conf["cache"], "nogil": True, "parallel": parallel, "fastmath": False, "boundscheck": None}

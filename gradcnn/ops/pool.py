@@ -1,0 +1,330 @@
+"""Pooling: max and average, fixed windows (overlapping allowed) and adaptive ones.
+
+Every pool is described by its windows, one list per spatial dim: where each output's window starts,
+how many taps it has and their spacing (dilation). Fixed and adaptive pools differ only in how the
+windows are computed, so one kernel of each kind serves both. 1-D pools run as 2-D with height 1.
+
+Primitives and their derivatives:
+
+* ``MaxPool`` -> values; backward ``MaxScatter`` (add each gradient at its argmax), whose backward is
+  ``MaxGather`` (read at the argmax), whose backward is ``MaxScatter`` again.
+* ``AvgPool`` is linear; its backward is its adjoint ``AvgPoolAdjoint``, and the adjoint's backward
+  is ``AvgPool``.
+
+Output sizes and average divisors follow PyTorch exactly, ``ceil_mode`` and ``count_include_pad``
+included: with ``ceil_mode`` the last window must start inside the input or its left padding; with
+``count_include_pad`` the divisor counts padding but not the part of a window past the padding.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backends import backend_of
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
+from .shape import reshape
+
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "pool_output_size",
+]
+
+
+# -- primitives ---------------------------------------------------------------------------------
+
+
+class MaxPool(Function):
+    @staticmethod
+    def forward(ctx, x, *, win):
+        hstart, hcount, dh, wstart, wcount, dw = win.max_windows
+        y, idx = backend_of(x).max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, win.out_hw)
+        ctx.idx, ctx.in_hw = idx, x.shape[2:]
+        win.last_indices = idx  # read by max_pool*(return_indices=True); win is per call
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return MaxScatter.apply(g, idx=ctx.idx, in_hw=ctx.in_hw)
+
+
+class MaxScatter(Function):
+    @staticmethod
+    def forward(ctx, g, *, idx, in_hw):
+        ctx.idx, ctx.in_hw = idx, in_hw
+        return backend_of(g).max_pool2d_scatter(g, idx, in_hw)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaxGather.apply(gg, idx=ctx.idx, in_hw=ctx.in_hw)
+
+
+class MaxGather(Function):
+    @staticmethod
+    def forward(ctx, gg, *, idx, in_hw):
+        ctx.idx, ctx.in_hw = idx, in_hw
+        return backend_of(gg).max_pool2d_gather(gg, idx)
+
+    @staticmethod
+    def backward(ctx, g):
+        return MaxScatter.apply(g, idx=ctx.idx, in_hw=ctx.in_hw)
+
+
+class AvgPool(Function):
+    @staticmethod
+    def forward(ctx, x, *, win):
+        ctx.win, ctx.in_hw = win, x.shape[2:]
+        return backend_of(x).avg_pool2d_forward(x, *win.avg_windows)
+
+    @staticmethod
+    def backward(ctx, g):
+        return AvgPoolAdjoint.apply(g, win=ctx.win, in_hw=ctx.in_hw)
+
+
+class AvgPoolAdjoint(Function):
+    @staticmethod
+    def forward(ctx, g, *, win, in_hw):
+        ctx.win = win
+        return backend_of(g).avg_pool2d_backward(g, *win.avg_windows, in_hw)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AvgPool.apply(gg, win=ctx.win)
+
+
+# -- windows ------------------------------------------------------------------------------------
+
+
+class _Windows:
+    """The windows of one pooling call, in the arrays the kernels take."""
+
+    __slots__ = ("out_hw", "max_windows", "avg_windows", "last_indices")
+
+    def __init__(self, out_hw, max_windows=None, avg_windows=None):
+        self.out_hw = out_hw
+        self.max_windows = max_windows
+        self.avg_windows = avg_windows
+        self.last_indices = None
+
+
+def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=False):
+    """PyTorch's pooling output length along one dim."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window would start in the right padding
+    return out
+
+
+def _ints(value, n, name, op, minimum):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (int(value),) * n
+    elif isinstance(value, (tuple, list)) and len(value) == n and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
+    ):
+        value = tuple(int(v) for v in value)
+    else:
+        raise DTypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in value):
+        raise ShapeError(f"{op}: {name} must be {'positive' if minimum else 'non-negative'}, got {value}")
+    return value
+
+
+def _check_input(input, op, nd):
+    if not isinstance(input, Tensor):
+        raise DTypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim != nd + 2:
+        layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+        raise ShapeError(f"{op}: input must be {nd + 2}-D {layout}, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise DTypeError(f"{op}: input must be floating, got {input.dtype.name}")
+
+
+def _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """Kernel, stride, padding, dilation and output sizes of a fixed-window pool, validated."""
+    _check_input(input, op, nd)
+    k = _ints(kernel_size, nd, "kernel_size", op, 1)
+    s = k if stride is None or stride == () or stride == [] else _ints(stride, nd, "stride", op, 1)
+    p = _ints(padding, nd, "padding", op, 0)
+    d = _ints(dilation, nd, "dilation", op, 1)
+    for ki, pi in zip(k, p):
+        if pi > ki // 2:
+            raise ShapeError(
+                f"{op}: padding {p} must be at most half the kernel size {k} (kernel // 2 = "
+                f"{tuple(x // 2 for x in k)})"
+            )
+    sizes = input.shape[2:]
+    out = tuple(pool_output_size(n, ki, si, pi, di, bool(ceil_mode)) for n, ki, si, pi, di in zip(sizes, k, s, p, d))
+    if any(o < 1 for o in out):
+        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+        raise ShapeError(
+            f"{op}: window {'x'.join(map(str, k_eff))} (kernel {k}, dilation {d}) does not fit the "
+            f"padded input {'x'.join(str(n + 2 * pi) for n, pi in zip(sizes, p))} (input "
+            f"{'x'.join(map(str, sizes))}, padding {p}): output size would be {out}"
+        )
+    return k, s, p, d, out
+
+
+def _max_dim(out, k, s, p, d):
+    start = np.arange(out, dtype=np.int64) * s - p
+    return start, np.full(out, k, dtype=np.int64), d
+
+
+def _avg_dim(out, n, k, s, p, count_include_pad):
+    start = np.arange(out, dtype=np.int64) * s - p
+    end_padded = np.minimum(start + k, n + p)
+    size_padded = end_padded - start
+    lo = np.maximum(start, 0)
+    hi = np.minimum(end_padded, n)
+    div = size_padded if count_include_pad else hi - lo
+    return lo, hi, div.astype(np.float64)
+
+
+def _unit_dim():
+    """The height-1 dim that lifts 1-D pools to 2-D."""
+    zero, one = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64)
+    return zero, one, np.ones(1)
+
+
+def _run_max(input, nd, win, return_indices, op):
+    x = input if nd == 2 else reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
+    y = MaxPool.apply(x, win=win)
+    idx = win.last_indices
+    if nd == 1:
+        y = reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
+        idx = idx.reshape(idx.shape[0], idx.shape[1], idx.shape[3])
+    if return_indices:
+        return y, Tensor._make(idx)
+    return y
+
+
+def _run_avg(input, nd, win):
+    x = input if nd == 2 else reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
+    y = AvgPool.apply(x, win=win)
+    if nd == 1:
+        y = reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
+    return y
+
+
+def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    k, s, p, d, out = _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
+    dims = [_max_dim(o, ki, si, pi, di) for o, ki, si, pi, di in zip(out, k, s, p, d)]
+    if nd == 1:
+        zero, one, _ = _unit_dim()
+        dims = [(zero, one, 1)] + dims
+        out = (1,) + out
+    win = _Windows(out, max_windows=(*dims[0], *dims[1]))
+    return _run_max(input, nd, win, return_indices, op)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of ``(N, C, L)``; ``stride`` defaults to ``kernel_size``."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of ``(N, C, H, W)``; overlapping when ``stride < kernel_size``.
+    ``return_indices=True`` also returns the flat (``h * W + w``) position of each maximum."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    k, s, p, d, out = _fixed(op, nd, input, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and (not isinstance(divisor_override, numbers.Real) or divisor_override <= 0):
+        raise ShapeError(f"{op}: divisor_override must be a positive number, got {divisor_override!r}")
+    sizes = input.shape[2:]
+    dims = [_avg_dim(o, n, ki, si, pi, count_include_pad) for o, n, ki, si, pi in zip(out, sizes, k, s, p)]
+    if nd == 1:
+        zero, one, ones = _unit_dim()
+        dims = [(zero, one, ones)] + dims
+    (hs, he, dh), (ws, we, dw) = dims
+    div = np.outer(dh, dw) if divisor_override is None else np.full((len(hs), len(ws)), float(divisor_override))
+    win = _Windows(div.shape, avg_windows=(hs, he, ws, we, div))
+    return _run_avg(input, nd, win)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of ``(N, C, L)``."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over sliding windows of ``(N, C, H, W)``; ``count_include_pad`` counts padded zeros in
+    the divisor (as PyTorch), ``divisor_override`` replaces the divisor."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def _adaptive_sizes(op, nd, input, output_size):
+    _check_input(input, op, nd)
+    sizes = input.shape[2:]
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != nd:
+            raise ShapeError(f"{op}: output_size must have {nd} entries, got {output_size!r}")
+        output_size = tuple(n if o is None else o for o, n in zip(output_size, sizes))
+    out = _ints(output_size, nd, "output_size", op, 1)
+    if any(n < 1 for n in sizes):
+        raise ShapeError(f"{op}: input spatial size {sizes} must be at least 1 in every dim")
+    return sizes, out
+
+
+def _adaptive_dim(n, out):
+    o = np.arange(out, dtype=np.int64)
+    start = (o * n) // out
+    end = -((-(o + 1) * n) // out)  # ceil((o + 1) * n / out)
+    return start, end
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over ``output_size`` windows spread evenly over ``(N, C, L)`` (PyTorch's windows)."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over windows spread evenly over ``(N, C, H, W)``; ``output_size=1`` is global average
+    pooling. ``None`` in ``output_size`` keeps that input size."""
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def _adaptive_avg(op, nd, input, output_size):
+    sizes, out = _adaptive_sizes(op, nd, input, output_size)
+    dims = [_adaptive_dim(n, o) for n, o in zip(sizes, out)]
+    if nd == 1:
+        dims = [(np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64))] + dims
+    (hs, he), (ws, we) = dims
+    div = np.outer(he - hs, we - ws).astype(np.float64)
+    win = _Windows(div.shape, avg_windows=(hs, he, ws, we, div))
+    return _run_avg(input, nd, win)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over ``output_size`` windows spread evenly over ``(N, C, L)``; ``output_size=1`` is
+    max-over-time pooling."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over windows spread evenly over ``(N, C, H, W)``."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def _adaptive_max(op, nd, input, output_size, return_indices):
+    sizes, out = _adaptive_sizes(op, nd, input, output_size)
+    dims = []
+    for n, o in zip(sizes, out):
+        start, end = _adaptive_dim(n, o)
+        dims.append((start, end - start, 1))
+    if nd == 1:
+        dims = [(np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64), 1)] + dims
+        out = (1,) + out
+    win = _Windows(out, max_windows=(*dims[0], *dims[1]))
+    return _run_max(input, nd, win, return_indices, op)
