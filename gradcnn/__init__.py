@@ -23,6 +23,17 @@ from .tensor import Tensor, grad
 
 __version__ = "0.1.0"
 
+
+def warmup(verbose=False):
+    """Compile every CPU kernel for float32 and float64 now (or load them from the on-disk cache)
+    instead of at first use; returns the seconds it took."""
+    from .backends import cpu
+
+    seconds = cpu.warmup()
+    if verbose:
+        print(f"gradcnn: kernels ready in {seconds:.2f} s")
+    return seconds
+
 float16 = _np.dtype(_np.float16)
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -46,5 +57,5 @@ __all__ = [
     "ones_like", "permute", "rand", "rand_like", "randint", "randn", "randn_like", "random",
     "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid", "split", "sqrt",
     "squeeze", "stack", "std", "sum", "tanh", "tensor", "testing", "transpose", "uint8",
-    "unsqueeze", "var", "where", "zeros", "zeros_like",
+    "unsqueeze", "var", "warmup", "where", "zeros", "zeros_like",
 ]

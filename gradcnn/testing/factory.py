@@ -31,34 +31,42 @@ def _as_tuple(x):
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def op_test(op, reference, inputs, *, kwargs=None, atol=1e-7, rtol=1e-6, grad_atol=1e-5,
-            grad_rtol=1e-3, eps=1e-6, second_order=False, fast=False, check_grad=True):
+def op_test(op, reference, inputs=None, *, kwargs=None, cases=None, atol=1e-7, rtol=1e-6,
+            grad_atol=1e-5, grad_rtol=1e-3, eps=1e-6, second_order=False, fast=False, check_grad=True):
     """A hypothesis test of ``op`` (gradcnn, Tensors in) against ``reference`` (NumPy, arrays in).
 
     ``inputs`` is a list of strategies, one per positional input, or one strategy that draws the
     whole tuple (use that when shapes must agree). ``kwargs`` is a dict or a strategy of dicts,
-    passed to both ``op`` and ``reference``.
+    passed to both ``op`` and ``reference``. When the shapes depend on the config (convolution,
+    pooling) give ``cases`` instead: a strategy drawing ``(arrays, config)`` pairs, such as
+    :func:`gradcnn.testing.strategies.conv_cases`.
     """
-    draw_inputs = st.tuples(*inputs) if isinstance(inputs, (list, tuple)) else inputs
-    if kwargs is None:
-        draw_kwargs = st.just({})
-    elif isinstance(kwargs, dict):
-        draw_kwargs = st.just(kwargs)
-    else:
-        draw_kwargs = kwargs
+    if cases is None:
+        draw_inputs = st.tuples(*inputs) if isinstance(inputs, (list, tuple)) else inputs
+        if kwargs is None:
+            draw_kwargs = st.just({})
+        elif isinstance(kwargs, dict):
+            draw_kwargs = st.just(kwargs)
+        else:
+            draw_kwargs = kwargs
+        cases = st.tuples(draw_inputs, draw_kwargs)
+    elif inputs is not None or kwargs is not None:
+        raise TypeError("op_test: give either cases, or inputs (and kwargs)")
 
-    @given(arrays=draw_inputs, config=draw_kwargs)
-    def test(arrays, config):
+    @given(case=cases)
+    def test(case):
+        arrays, config = case
         arrays = _as_tuple(arrays)
-        originals = [np.array(a, copy=True) for a in arrays]
+        # None passes through as itself (an absent bias, say).
+        originals = [None if a is None else np.array(a, copy=True) for a in arrays]
         tensors = []
         for a in arrays:
-            t = Tensor._make(a)
-            if t.dtype.kind == "f":
+            t = None if a is None else Tensor._make(a)
+            if t is not None and t.dtype.kind == "f":
                 t.requires_grad = True
             tensors.append(t)
         out = _as_tuple(op(*tensors, **config))
-        expected = _as_tuple(reference(*[o.copy() for o in originals], **config))
+        expected = _as_tuple(reference(*[None if o is None else o.copy() for o in originals], **config))
         assert len(out) == len(expected), f"{len(out)} outputs, reference gives {len(expected)}"
         for k, (o, e) in enumerate(zip(out, expected)):
             assert isinstance(o, Tensor), f"output {k} is {type(o).__name__}, not a Tensor"
@@ -67,7 +75,7 @@ def op_test(op, reference, inputs, *, kwargs=None, atol=1e-7, rtol=1e-6, grad_at
             assert o.shape == np.shape(e), f"output {k} has shape {o.shape}, reference {np.shape(e)}"
         for i, (a, orig) in enumerate(zip(arrays, originals)):
             np.testing.assert_array_equal(a, orig, err_msg=f"input {i} was changed by the op")
-        if not check_grad or not any(t.requires_grad for t in tensors):
+        if not check_grad or not any(t is not None and t.requires_grad for t in tensors):
             return
 
         def fn(*ts):

@@ -7,6 +7,7 @@ contiguity are a classic bug.
 """
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import (
     array_shapes,
@@ -23,6 +24,8 @@ __all__ = [
     "broadcastable_shapes",
     "mutually_broadcastable_shapes",
     "floats",
+    "conv_cases",
+    "pool_cases",
 ]
 
 
@@ -86,3 +89,99 @@ def tensors(draw, shape=None, *, dtype=np.float64, requires_grad=False, **kwargs
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def _per_dim(draw, nd, lo, hi):
+    return tuple(draw(st.integers(lo, hi)) for _ in range(nd))
+
+
+@st.composite
+def conv_cases(draw, nd=2, *, transposed=False, max_batch=2, max_channels=4, max_size=5, max_kernel=3,
+               max_stride=3, max_dilation=2, bias=None, padding_strings=True, min_value=-2.0, max_value=2.0):
+    """``((x, w, b), config)`` for ``conv{nd}d`` (or ``conv_transpose{nd}d``): float64 arrays of
+    consistent shapes (``b`` may be ``None``) and the keyword arguments, drawn over the whole
+    configuration space: groups (depthwise included), strides larger than the kernel, dilation,
+    int/tuple/string padding, output_padding."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    per_in = draw(st.integers(1, max(1, max_channels // groups)))
+    per_out = draw(st.integers(1, max(1, max_channels // groups)))
+    c_in, c_out = groups * per_in, groups * per_out
+    kernel = _per_dim(draw, nd, 1, max_kernel)
+    stride = _per_dim(draw, nd, 1, max_stride)
+    dilation = _per_dim(draw, nd, 1, max_dilation)
+    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    config = {"stride": stride, "dilation": dilation, "groups": groups}
+    if transposed:
+        padding = _per_dim(draw, nd, 0, 2)
+        out_pad = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+        sizes = _per_dim(draw, nd, 1, max_size)
+        out = [(n - 1) * s - 2 * p + ke + o for n, s, p, ke, o in zip(sizes, stride, padding, k_eff, out_pad)]
+        assume(all(o >= 1 for o in out))
+        config.update(padding=padding, output_padding=out_pad)
+        w_shape = (c_in, per_out) + kernel
+    else:
+        choices = [st.integers(0, 2), st.tuples(*[st.integers(0, 2)] * nd)]
+        if padding_strings:
+            choices.append(st.sampled_from(["valid", "same", "full"]))
+        padding = draw(st.one_of(*choices))
+        if padding in ("same", "full"):
+            lows = [1] * nd
+        else:
+            pads = (0,) * nd if padding == "valid" else ((padding,) * nd if isinstance(padding, int) else padding)
+            lows = [max(1, ke - 2 * p) for ke, p in zip(k_eff, pads)]
+        sizes = tuple(draw(st.integers(lo, lo + max_size - 1)) for lo in lows)
+        config["padding"] = padding
+        w_shape = (c_out, per_in) + kernel
+    batch = draw(st.integers(1, max_batch))
+    with_bias = draw(st.booleans()) if bias is None else bias
+    x = draw(arrays((batch, c_in) + sizes, min_value=min_value, max_value=max_value, noncontiguous=None))
+    w = draw(arrays(w_shape, min_value=min_value, max_value=max_value))
+    b = draw(arrays((c_out,), min_value=min_value, max_value=max_value)) if with_bias else None
+    return (x, w, b), config
+
+
+def _windows_touch_input(n, k, s, p, d, ceil_mode):
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return all(any(0 <= o * s - p + a * d < n for a in range(k)) for o in range(out))
+
+
+@st.composite
+def pool_cases(draw, nd=2, kind="max", *, max_batch=2, max_channels=3, max_size=6, max_kernel=3,
+               max_stride=3, max_dilation=2, min_value=-5.0, max_value=5.0):
+    """``((x,), config)`` for a pooling function: ``kind`` is ``"max"``, ``"avg"``,
+    ``"adaptive_max"`` or ``"adaptive_avg"``. Max pools get tie-free inputs (distinct values), so
+    the gradient is defined everywhere."""
+    batch = draw(st.integers(1, max_batch))
+    channels = draw(st.integers(1, max_channels))
+    if kind.startswith("adaptive"):
+        sizes = _per_dim(draw, nd, 1, max_size)
+        config = {"output_size": tuple(draw(st.integers(1, n + 1)) for n in sizes)}
+    else:
+        kernel = _per_dim(draw, nd, 1, max_kernel)
+        stride = _per_dim(draw, nd, 1, max_stride)
+        padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+        dilation = _per_dim(draw, nd, 1, max_dilation) if kind == "max" else (1,) * nd
+        ceil_mode = draw(st.booleans())
+        lows = [max(1, d * (k - 1) + 1 - 2 * p) for k, d, p in zip(kernel, dilation, padding)]
+        sizes = tuple(draw(st.integers(lo, lo + max_size - 1)) for lo in lows)
+        # A dilated window may fall wholly in the padding (its max is -inf); keep to windows that
+        # touch the input, where the gradient is defined.
+        assume(all(_windows_touch_input(*a, ceil_mode) for a in zip(sizes, kernel, stride, padding, dilation)))
+        config = {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
+        if kind == "max":
+            config["dilation"] = dilation
+        else:
+            config["count_include_pad"] = draw(st.booleans())
+    shape = (batch, channels) + sizes
+    if kind.endswith("max"):
+        # distinct values spaced well apart: no ties, and finite differences cannot reorder them
+        size = int(np.prod(shape))
+        order = draw(st.permutations(range(size)))
+        x = (np.array(order, dtype=np.float64).reshape(shape) - size / 2) * 0.1
+        x = _layout(draw, x, None)
+    else:
+        x = draw(arrays(shape, min_value=min_value, max_value=max_value))
+    return (x,), config

@@ -130,15 +130,18 @@ def max_pool2d_scatter(g, idx, in_hw):
     """``zeros(N, C, H, W)`` with ``g`` added at the flat positions ``idx`` (max-pool backward)."""
     n, c = g.shape[:2]
     out = np.empty((n, c, in_hw[0] * in_hw[1]), dtype=g.dtype)
-    _k()._max_pool_scatter(_c(g).reshape(n, c, -1), _c(idx).reshape(n, c, -1), out)
+    m = g.shape[2] * g.shape[3]
+    _k()._max_pool_scatter(_c(g).reshape(n, c, m), _c(idx).reshape(n, c, m), out)
     return out.reshape((n, c) + tuple(in_hw))
 
 
 def max_pool2d_gather(gg, idx):
     """``gg[n, c].flat[idx[n, c]]``: the backward of ``max_pool2d_scatter``."""
     n, c = gg.shape[:2]
-    flat = gg.reshape(n, c, -1)
-    return np.take_along_axis(flat, idx.reshape(n, c, -1), axis=2).reshape(idx.shape)
+    flat = gg.reshape(n, c, gg.shape[2] * gg.shape[3])
+    where = idx.reshape(n, c, idx.shape[2] * idx.shape[3])
+    picked = np.take_along_axis(flat, np.maximum(where, 0), axis=2)
+    return np.where(where >= 0, picked, 0).astype(gg.dtype, copy=False).reshape(idx.shape)
 
 
 def avg_pool2d_forward(x, hs, he, ws, we, div):

@@ -69,8 +69,8 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
 @njit(**_PAR)
 def _max_pool_fwd(x, hstart, hcount, dh, wstart, wcount, dw, out, idx):
     """Window (oh, ow) covers rows hstart[oh] + a*dh (a < hcount[oh]) and likewise columns;
-    positions outside the input are skipped. ``idx`` gets the flat (ih*W + iw) position of the max;
-    NaN wins, as in PyTorch."""
+    positions outside the input are skipped. ``idx`` gets the flat (ih*W + iw) position of the max
+    (-1 for a window with no input element); NaN wins, as in PyTorch."""
     n_, c_, h_, w_ = x.shape
     ho = out.shape[2]
     wo = out.shape[3]
@@ -93,7 +93,8 @@ def _max_pool_fwd(x, hstart, hcount, dh, wstart, wcount, dw, out, idx):
                         if at < 0 or v > best or (v != v and best == best):
                             best = v
                             at = ih * w_ + iw
-                out[n, c, oh, ow] = best
+                # A dilated window can miss the input entirely: -inf, and no index to route to.
+                out[n, c, oh, ow] = best if at >= 0 else -np.inf
                 idx[n, c, oh, ow] = at
 
 
@@ -108,7 +109,9 @@ def _max_pool_scatter(g, idx, out):
         for p in range(hw):
             out[n, c, p] = 0
         for o in range(m):
-            out[n, c, idx[n, c, o]] += g[n, c, o]
+            i = idx[n, c, o]
+            if i >= 0:
+                out[n, c, i] += g[n, c, o]
 
 
 @njit(**_PAR)

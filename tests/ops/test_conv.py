@@ -1,0 +1,112 @@
+"""conv1d/conv2d/conv_transpose1d/conv_transpose2d against the naive references in
+tests/reference.py, with gradients and second derivatives against finite differences."""
+
+import numpy as np
+import pytest
+from reference import ref_conv_nd, ref_conv_transpose_nd
+
+import gradcnn
+import gradcnn.functional as F
+from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.testing import op_test
+from gradcnn.testing.strategies import conv_cases
+
+test_conv1d = op_test(F.conv1d, ref_conv_nd, cases=conv_cases(nd=1))
+test_conv2d = op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2))
+test_conv_transpose1d = op_test(F.conv_transpose1d, ref_conv_transpose_nd, cases=conv_cases(nd=1, transposed=True))
+test_conv_transpose2d = op_test(F.conv_transpose2d, ref_conv_transpose_nd, cases=conv_cases(nd=2, transposed=True))
+
+# Second derivatives run the whole closed family (Conv, ConvData, ConvWeight) through each other.
+_small = dict(max_batch=1, max_channels=2, max_size=3, max_kernel=2, max_stride=2, bias=True)
+test_conv2d_second_order = op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2, **_small), second_order=True)
+test_conv1d_second_order = op_test(F.conv1d, ref_conv_nd, cases=conv_cases(nd=1, **_small), second_order=True)
+test_conv_transpose2d_second_order = op_test(
+    F.conv_transpose2d, ref_conv_transpose_nd, cases=conv_cases(nd=2, transposed=True, **_small), second_order=True
+)
+
+
+def t(shape, dtype=np.float64, requires_grad=False):
+    return gradcnn.tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+@pytest.mark.parametrize(
+    "size, stride, kernel, expected_out, expected_pads",
+    [
+        # same: out = ceil(in / stride); total = (out - 1) * stride + k - in; odd zero at the end
+        (7, 1, 3, 7, (1, 1)),  # total 6 + 3 - 7 = 2
+        (6, 2, 3, 3, (0, 1)),  # out 3, total 2*2 + 3 - 6 = 1 -> (0, 1)
+        (7, 2, 4, 4, (1, 2)),  # out 4, total 3*2 + 4 - 7 = 3 -> (1, 2)
+        (5, 3, 2, 2, (0, 0)),  # out 2, total 1*3 + 2 - 5 = 0
+    ],
+)
+def test_same_padding_output_size_and_sides(size, stride, kernel, expected_out, expected_pads):
+    x = gradcnn.tensor(np.arange(size, dtype=np.float64).reshape(1, 1, size))
+    w = gradcnn.tensor(np.zeros((1, 1, kernel)))
+    w.data[0, 0, 0] = 1.0  # picks the first tap of each window: reveals the left padding
+    y = F.conv1d(x, w, stride=stride, padding="same").numpy().reshape(-1)
+    assert y.shape == (expected_out,)
+    left = expected_pads[0]
+    expected = [o * stride - left if o * stride - left >= 0 else 0.0 for o in range(expected_out)]
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_full_padding_output_size():
+    # full: k_eff - 1 zeros each side -> out = in + k_eff - 1; k 3 dilation 2 -> k_eff 5
+    y = F.conv2d(t((1, 1, 4, 4)), t((1, 1, 3, 3)), padding="full", dilation=2)
+    assert y.shape == (1, 1, 8, 8)
+
+
+def test_empty_batch_gives_empty_result_and_gradients():
+    x = gradcnn.zeros(0, 2, 5, 5, dtype=gradcnn.float64, requires_grad=True)
+    w = gradcnn.ones(3, 2, 3, 3, dtype=gradcnn.float64, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    assert y.shape == (0, 3, 5, 5)
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), 0)
+
+
+def test_float32_matches_float64():
+    gradcnn.manual_seed(0)
+    x = gradcnn.randn(2, 3, 9, 8)
+    w = gradcnn.randn(4, 3, 3, 3)
+    y32 = F.conv2d(x, w, stride=2, padding=1).numpy()
+    y64 = F.conv2d(x.double(), w.double(), stride=2, padding=1).numpy()
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, y64, rtol=1e-5, atol=1e-5)
+
+
+def test_warmup_compiles_kernels_and_reports_time():
+    seconds = gradcnn.warmup()
+    assert seconds >= 0
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: F.conv2d(t((1, 3, 5)), t((2, 3, 3, 3))), ShapeError, r"4-D \(N, C, H, W\), got shape \(1, 3, 5\)"),
+        (lambda: F.conv2d(t((1, 3, 5, 5)), t((2, 3, 3))), ShapeError, r"weight must be 4-D"),
+        (lambda: F.conv2d(t((1, 3, 5, 5)), t((2, 2, 3, 3))), ShapeError, r"expects 2 channels per group .* 3 channels"),
+        (lambda: F.conv2d(t((1, 4, 5, 5)), t((3, 2, 3, 3)), groups=2), ShapeError, r"out_channels \(3\) .* groups \(2\)"),
+        (lambda: F.conv2d(t((1, 1, 7, 7)), t((1, 1, 5, 5)), dilation=2), ShapeError,
+         r"dilated kernel 9x9 \(kernel 5x5, dilation 2x2\) is larger than padded input 7x7"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), stride=0), ShapeError, r"stride must be positive, got \(0, 0\)"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), dilation=(1, -1)), ShapeError, "dilation must be positive"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), padding=-1), ShapeError, r"padding must be non-negative, got \(-1, -1\)"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), padding="half"), ShapeError, r"padding 'half' is not one of"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), stride=1.5), DTypeError, r"stride must be an int or a tuple of 2 ints, got 1.5"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), groups=0), ShapeError, "groups must be a positive int"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3), np.float32)), DTypeError, "input is float64 but weight is float32"),
+        (lambda: F.conv2d(t((1, 1, 5, 5)), t((2, 1, 3, 3)), t((3,))), ShapeError, r"bias has shape \(3,\), expected \(2,\)"),
+        (lambda: F.conv2d(t((1, 1, 5, 5), np.int64), t((1, 1, 3, 3))), DTypeError, "input must be floating, got int64"),
+        (lambda: F.conv1d(t((1, 2, 4)), t((1, 2, 5))), ShapeError, r"larger than padded input 4 \(input 4\)"),
+        (lambda: F.conv_transpose2d(t((1, 2, 3, 3)), t((3, 1, 3, 3))), ShapeError, r"weight \(3, 1, 3, 3\) has 3 input channels"),
+        (lambda: F.conv_transpose2d(t((1, 1, 3, 3)), t((1, 1, 3, 3)), stride=2, output_padding=2), ShapeError,
+         r"output_padding \(2, 2\) must be smaller than stride \(2, 2\)"),
+        (lambda: F.conv_transpose2d(t((1, 1, 1, 1)), t((1, 1, 1, 1)), padding=1), ShapeError, "is not positive"),
+        (lambda: F.conv_transpose1d(t((1, 1, 3)), t((1, 1, 3)), padding="same"), ShapeError, "string padding"),
+    ],
+)
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -1,0 +1,106 @@
+"""Max, average and adaptive pooling against the naive references in tests/reference.py, with
+gradients and second derivatives (scatter/gather, adjoint pairs) against finite differences."""
+
+import numpy as np
+import pytest
+from reference import (
+    ref_adaptive_avg_pool_nd,
+    ref_adaptive_max_pool_nd,
+    ref_avg_pool_nd,
+    ref_max_pool_nd,
+)
+
+import gradcnn
+import gradcnn.functional as F
+from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.testing import op_test
+from gradcnn.testing.strategies import pool_cases
+
+
+def _values(ref):
+    def values(x, **config):
+        out = ref(x, **config)
+        return out[0] if isinstance(out, tuple) else out
+
+    values.__name__ = ref.__name__
+    return values
+
+
+test_max_pool1d = op_test(F.max_pool1d, _values(ref_max_pool_nd), cases=pool_cases(1, "max"), second_order=True)
+test_max_pool2d = op_test(F.max_pool2d, _values(ref_max_pool_nd), cases=pool_cases(2, "max"), second_order=True)
+test_avg_pool1d = op_test(F.avg_pool1d, ref_avg_pool_nd, cases=pool_cases(1, "avg"), second_order=True)
+test_avg_pool2d = op_test(F.avg_pool2d, ref_avg_pool_nd, cases=pool_cases(2, "avg"), second_order=True)
+test_adaptive_avg_pool1d = op_test(F.adaptive_avg_pool1d, ref_adaptive_avg_pool_nd, cases=pool_cases(1, "adaptive_avg"))
+test_adaptive_avg_pool2d = op_test(F.adaptive_avg_pool2d, ref_adaptive_avg_pool_nd, cases=pool_cases(2, "adaptive_avg"),
+                                   second_order=True)
+test_adaptive_max_pool1d = op_test(F.adaptive_max_pool1d, _values(ref_adaptive_max_pool_nd),
+                                   cases=pool_cases(1, "adaptive_max"))
+test_adaptive_max_pool2d = op_test(F.adaptive_max_pool2d, _values(ref_adaptive_max_pool_nd),
+                                   cases=pool_cases(2, "adaptive_max"), second_order=True)
+
+
+def test_max_pool_indices_match_reference():
+    rng = np.random.default_rng(3)
+    x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64)
+    values, indices = F.max_pool2d(gradcnn.tensor(x), 3, 2, padding=1, ceil_mode=True, return_indices=True)
+    ref_values, ref_indices = ref_max_pool_nd(x, 3, 2, padding=1, ceil_mode=True)
+    np.testing.assert_array_equal(values.numpy(), ref_values)
+    np.testing.assert_array_equal(indices.numpy(), ref_indices)
+    assert indices.dtype == np.int64
+
+
+def test_overlapping_max_pool_routes_gradient_to_each_window_max():
+    # 3x3 windows, stride 2, on a 5x5 ramp: the centre 3x3 max (position 12) is in all 4 windows
+    x = gradcnn.tensor(np.arange(25.0).reshape(1, 1, 5, 5), requires_grad=True)
+    F.max_pool2d(x, 3, 2).sum().backward()
+    g = x.grad.numpy().reshape(5, 5)
+    # window maxima are at (2, 2), (2, 4), (4, 2), (4, 4): each gets 1
+    expected = np.zeros((5, 5))
+    expected[[2, 2, 4, 4], [2, 4, 2, 4]] = 1
+    np.testing.assert_array_equal(g, expected)
+
+
+def test_global_pools():
+    x = gradcnn.randn(2, 3, 4, 5, dtype=gradcnn.float64)
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(x, 1).numpy()[..., 0, 0], x.numpy().mean((2, 3)))
+    seq = gradcnn.randn(2, 3, 7, dtype=gradcnn.float64)
+    np.testing.assert_allclose(F.adaptive_max_pool1d(seq, 1).numpy()[..., 0], seq.numpy().max(2))
+
+
+def test_nan_propagates_through_max_pool():
+    x = np.zeros((1, 1, 2, 2))
+    x[0, 0, 1, 0] = np.nan
+    assert np.isnan(F.max_pool2d(gradcnn.tensor(x), 2).item())
+
+
+def test_empty_batch_pools():
+    x = gradcnn.zeros(0, 2, 4, 4, dtype=gradcnn.float64, requires_grad=True)
+    y = F.max_pool2d(x, 2) + F.avg_pool2d(x, 2)
+    assert y.shape == (0, 2, 2, 2)
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 4, 4)
+
+
+def t(shape, dtype=np.float64):
+    return gradcnn.tensor(np.ones(shape, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: F.max_pool2d(t((1, 4, 4)), 2), ShapeError, r"4-D \(N, C, H, W\), got shape \(1, 4, 4\)"),
+        (lambda: F.max_pool2d(t((1, 1, 4, 4)), 0), ShapeError, r"kernel_size must be positive, got \(0, 0\)"),
+        (lambda: F.max_pool2d(t((1, 1, 4, 4)), 2, stride=-1), ShapeError, "stride must be positive"),
+        (lambda: F.max_pool2d(t((1, 1, 4, 4)), 3, padding=2), ShapeError,
+         r"padding \(2, 2\) must be at most half the kernel size \(3, 3\)"),
+        (lambda: F.max_pool2d(t((1, 1, 2, 2)), 3), ShapeError, r"window 3x3 .* padded input 2x2"),
+        (lambda: F.max_pool1d(t((1, 1, 4)), 2.5), DTypeError, "kernel_size must be an int"),
+        (lambda: F.avg_pool2d(t((1, 1, 4, 4), np.int64), 2), DTypeError, "floating, got int64"),
+        (lambda: F.avg_pool2d(t((1, 1, 4, 4)), 2, divisor_override=0), ShapeError, "divisor_override must be a positive"),
+        (lambda: F.adaptive_avg_pool2d(t((1, 1, 4, 4)), 0), ShapeError, r"output_size must be positive, got \(0, 0\)"),
+        (lambda: F.adaptive_max_pool2d(t((1, 1, 4, 4)), (1, 2, 3)), ShapeError, "must have 2 entries"),
+    ],
+)
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
