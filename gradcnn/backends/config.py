@@ -75,6 +75,17 @@ def configure_numba():
 
 
 def jit_options(parallel=False):
-    """Keyword arguments for ``numba.njit``: the same flags for every kernel."""
+    """Keyword arguments for ``numba.njit``: the same flags for every kernel.
+
+    With ``NUMBA_BOUNDSCHECK=1`` the kernels compile serially and uncached: Numba's bounds checks
+    do not raise from inside parallel (``prange``) loops, and a check that cannot fire checks nothing.
+    """
     conf = configure_numba()
-    return {"cache": conf["cache"], "nogil": True, "parallel": parallel, "fastmath": False, "boundscheck": None}
+    checking = os.environ.get("NUMBA_BOUNDSCHECK", "0") not in ("", "0")
+    return {
+        "cache": conf["cache"] and not checking,  # checked builds never enter the shared cache
+        "nogil": True,
+        "parallel": parallel and not checking,
+        "fastmath": False,
+        "boundscheck": None,
+    }

@@ -110,3 +110,21 @@ def test_warmup_compiles_kernels_and_reports_time():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_kernels_raise_on_out_of_range_index_when_bounds_checked(tmp_path):
+    # The CI runs the kernel tests under NUMBA_BOUNDSCHECK=1; prove that the checks can fire there.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from gradcnn.backends.cpu import kernels as k\n"
+        "try:\n"
+        "    k._im2col(np.ones((1, 1, 3, 3)), 2, 2, 1, 1, 0, 0, 1, 1, 2, 2, np.empty((4, 3)))\n"
+        "except IndexError:\n"
+        "    print('raised')\n"
+    )
+    env = {**__import__("os").environ, "NUMBA_BOUNDSCHECK": "1", "GRADCNN_NUMBA_CACHE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "raised", out.stderr
