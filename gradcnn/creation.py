@@ -51,9 +51,9 @@ def _as_array(data, dtype=None, device=None, copy=True):
             raise ShapeError(f"tensor: cannot make a tensor from ragged data ({exc})") from exc
         if arr.dtype == object:
             raise DTypeError(f"tensor: cannot make a tensor from {type(data).__name__} {data!r:.80}")
-        if arr.dtype.kind == "f":
+        if dtype is None and arr.dtype.kind == "f":
             arr = arr.astype(DEFAULT_DTYPE)
-        elif arr.dtype.kind in "iu":
+        elif dtype is None and arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
     if dtype is not None:
         dt = resolve_dtype(dtype, "tensor")

@@ -24,3 +24,31 @@ def test_gradcnn_workloads_run():
         for _ in range(2):  # the second iteration catches state the first one left behind
             out = step()
         assert np.isfinite(np.asarray(out.detach())).all(), name
+
+
+def test_conv_bench_workloads_match_numpy_reference():
+    spec = importlib.util.spec_from_file_location("bench_conv", SCRIPT.with_name("bench_conv.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    conv = (2, 3, 9, 9, 4, 3, 2, 1)  # N, C, H, W -> out, kernel, stride, padding: odd sizes, padded
+    pool = (2, 3, 9, 9, 3, 2)  # overlapping windows, so two windows can share a maximum
+    lib = bench.gradcnn_lib()
+    cases = [
+        (bench.conv_fwd, bench.numpy_conv_fwd, conv, bench.conv_data(conv)),
+        (bench.conv_fwd_bwd, bench.numpy_conv_fwd_bwd, conv, bench.conv_data(conv)),
+        (bench.pool_fwd_bwd, bench.numpy_pool_fwd_bwd, pool, bench.pool_data(pool)),
+    ]
+    for make, make_ref, shape, data in cases:
+        step, ref = make(lib, data, shape), make_ref(data, shape)
+        for _ in range(2):  # the second call catches state the first one left behind
+            ours, theirs = step(), ref()
+        assert len(ours) == len(theirs), make.__name__
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(np.asarray(a.detach()), b, rtol=1e-4, atol=1e-5, err_msg=make.__name__)
+    # The whole per-shape path on the tiny conv, reporting included: one short sample per library.
+    row = bench.run_bench(
+        "conv2d forward+backward", "tiny", conv, bench.conv_fwd_bwd, bench.numpy_conv_fwd_bwd, [lib], repeat=1
+    )
+    assert row["gradcnn"]["median_ms"] > 0 and row["ratio_numpy"] > 0
+    assert "tiny" in bench.format_table(row["kind"], [row])
+    assert "numpy" in bench.format_summary(bench.summarize([row]))

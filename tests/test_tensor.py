@@ -151,3 +151,7 @@ def test_cuda_without_cupy_is_a_clear_error():
         pass
     with pytest.raises(DeviceError, match="CuPy"):
         gradcnn.zeros(2).to("cuda")
+
+
+def test_explicit_dtype_keeps_python_float_precision():
+    assert gradcnn.tensor([0.3], dtype=gradcnn.float64).item() == 0.3

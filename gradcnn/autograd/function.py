@@ -115,16 +115,17 @@ class Function:
         to_save = ctx.__dict__.pop("_to_save", None)
         if to_save is not None:
             ctx._name = cls.__name__
-            ctx._saved = [_saved_entry(s, args, arrays, result, node) for s in to_save]
+            ctx._saved = [_saved_entry(s, args, arrays, out, result, node) for s in to_save]
         return result
 
 
-def _saved_entry(array, args, arrays, result, node):
+def _saved_entry(array, args, arrays, out, result, node):
     """(Tensor, version counter, version at save time) for one saved array."""
     if array is None:
         return (None, None, 0)
-    if array is result.data:
-        return (_SavedOutput(array, node), result._version, result._version.value)
+    # ``out`` may be a NumPy scalar (a ufunc on a 0-d array) that ``_make`` wrapped in a new array.
+    if array is out or array is result.data:
+        return (_SavedOutput(result.data, node), result._version, result._version.value)
     for a, arr in zip(args, arrays):
         if arr is array and a is not arr:
             return (a, a._version, a._version.value)

@@ -51,8 +51,8 @@ def prelu(input, weight):
             f"prelu: weight has shape {weight.shape}; expected (1,) or ({channels},), one slope "
             f"per channel of the input {input.shape}"
         )
-    if weight.shape[0] > 1:
-        weight = reshape(weight, (1, channels) + (1,) * (input.ndim - 2))
+    # A single slope becomes 0-d, so that it broadcasts without adding a dim to a 0-d input.
+    weight = reshape(weight, (1, channels) + (1,) * (input.ndim - 2) if weight.shape[0] > 1 else ())
     return where(input.data > 0, input, weight * input)
 
 
@@ -95,7 +95,10 @@ def softmax(input, dim=None):
 def log_softmax(input, dim=None):
     """``x - logsumexp(x, dim)``: finite even for logits of +-1e4."""
     d = _softmax_dim(input, dim, "log_softmax")
-    return input - logsumexp(input, d, keepdim=True)
+    # Subtract the maximum before logsumexp, not after: x - (m + log(s)) rounds to the precision of
+    # |m| (1e-3 for float32 logits of 1e4), (x - m) - log(s) keeps that of the result.
+    shifted = input - amax(input, d, keepdim=True).detach()
+    return shifted - logsumexp(shifted, d, keepdim=True)
 
 
 def maxout(input, pieces, dim=1):
@@ -104,6 +107,8 @@ def maxout(input, pieces, dim=1):
     as_tensor_arg(input, "maxout")
     if not isinstance(pieces, numbers.Integral) or pieces < 1:
         raise ShapeError(f"maxout: pieces must be a positive int, got {pieces!r}")
+    if input.ndim == 0:
+        raise ShapeError(f"maxout: input must have a dim to group, got a 0-d tensor (pieces={pieces})")
     d = _dim(dim, input.ndim, "maxout")
     c = input.shape[d]
     if c % pieces:

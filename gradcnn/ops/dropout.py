@@ -3,6 +3,8 @@ expected value is unchanged; the identity in eval. The mask comes from the seede
 
 import numbers
 
+import numpy as np
+
 from .. import random as _random
 from ..errors import ShapeError
 from .shape import as_tensor_arg
@@ -20,7 +22,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if p == 1.0:
         return input * 0.0
     keep = _random.generator().random(input.shape) >= p
-    mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))
-    if type(input.data) is not type(mask):
+    mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
+    if type(input.data) is not np.ndarray:
         mask = __import__("cupy").asarray(mask)
     return input * mask

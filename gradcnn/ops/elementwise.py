@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backends import device_of
-from ..errors import DeviceError, DTypeError
+from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor, resolve_dtype
 from .shape import sum_to
 
@@ -55,6 +55,17 @@ def _shape(a):
     return getattr(a, "shape", ())
 
 
+def _check_broadcast(op, *shapes):
+    """Raise a ShapeError naming the first dim, from the right, where ``shapes`` do not broadcast."""
+    for d in range(1, max(len(s) for s in shapes) + 1):
+        sizes = sorted({s[-d] for s in shapes if len(s) >= d} - {1})
+        if len(sizes) > 1:
+            raise ShapeError(
+                f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast: sizes "
+                f"{', '.join(map(str, sizes))} meet in dim -{d} (sizes must be equal or 1)"
+            ) from None
+
+
 def _check_operand(op, other):
     if isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)):
         return
@@ -71,7 +82,12 @@ def _binary(cls, op, a, b):
         _check_operand(op, b)
     if ta is tb is Tensor and type(a.data) is not type(b.data):
         raise DeviceError(f"{op}: operands are on different devices ({a.device} and {b.device})")
-    return cls.apply(a, b)
+    try:
+        return cls.apply(a, b)
+    except ValueError:
+        # Checked only on failure, so the common case pays nothing for it.
+        _check_broadcast(op, _shape(a), _shape(b))
+        raise
 
 
 class Add(Function):
@@ -433,7 +449,7 @@ def clamp(input, min=None, max=None):
         if v is not None and not isinstance(v, numbers.Real):
             raise DTypeError(f"clamp: {name} must be a number, got {type(v).__name__}")
     if min is not None and max is not None and min > max:
-        raise DTypeError(f"clamp: min ({min}) is greater than max ({max})")
+        raise ShapeError(f"clamp: min ({min}) is greater than max ({max})")
     return Clamp.apply(input, lo=min, hi=max)
 
 
@@ -454,14 +470,21 @@ def where(condition, input, other):
         raise DTypeError(f"where: condition must be a bool tensor, got {cond.dtype.name}")
     _check_operand("where", input)
     _check_operand("where", other)
-    return Where.apply(input, other, cond=cond)
+    try:
+        return Where.apply(input, other, cond=cond)
+    except ValueError:
+        _check_broadcast("where", cond.shape, _shape(input), _shape(other))
+        raise
 
 
 def cast(input, dtype):
-    """``input`` converted to ``dtype``; gradients are converted back."""
+    """``input`` converted to ``dtype``; gradients are converted back. A cast to an integer or bool
+    dtype is a constant, as in PyTorch: rounding has no useful gradient."""
     dtype = resolve_dtype(dtype, "cast")
     if input.dtype == dtype:
         return input
+    if dtype.kind != "f":
+        return Tensor._make(input.data.astype(dtype))
     return Cast.apply(input, dtype=dtype)
 
 

@@ -45,7 +45,12 @@ class MatMul(Function):
 
 
 def matmul(input, other):
-    """Matrix product with NumPy's rules: batched over leading dims, 1-D operands as vectors."""
+    """Matrix product with NumPy's rules: batched over leading dims, 1-D operands as vectors.
+    One operand may be a NumPy array (a constant), so ``ndarray @ tensor`` works."""
+    if isinstance(input, np.ndarray) and isinstance(other, Tensor):
+        input = Tensor._make(input)
+    elif isinstance(other, np.ndarray) and isinstance(input, Tensor):
+        other = Tensor._make(other)
     for name, t in (("input", input), ("other", other)):
         if not isinstance(t, Tensor):
             raise DTypeError(f"matmul: {name} must be a Tensor, got {type(t).__name__}")

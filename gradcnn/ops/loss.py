@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor
 from .activation import log_softmax
-from .elementwise import abs, exp, log1p, relu
+from .elementwise import abs, exp, log1p, where
 from .reduction import mean, sum
 from .shape import as_tensor_arg, getitem, permute, reshape
 
@@ -113,14 +113,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if input.dtype.kind != "f":
         raise DTypeError(f"cross_entropy: input must hold floating logits, got {input.dtype.name}")
     class_dim = 0 if input.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
     if target.dtype.kind == "f":
+        logp = log_softmax(input, class_dim)
         return _soft_cross_entropy(input, logp, target, weight, reduction, label_smoothing, class_dim)
 
+    # Checked before nll_loss checks it again, so that errors name the function that was called.
+    classes, t = _check_target(input, target, weight, ignore_index, "cross_entropy")
+    logp = log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return nll
-    classes, t = _check_target(input, target, weight, ignore_index, "cross_entropy")
     flat = _classes_last(logp)
     valid = (t != ignore_index).astype(input.dtype)[:, None]
     per_class = flat if weight is None else flat * weight.data
@@ -186,7 +188,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     op = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, op)
     _check_pair(input, target, op)
-    softplus_neg = log1p(exp(-abs(input))) + relu(-input)  # log(1 + exp(-x)), stable
+    # log(1 + exp(-x)), stable: log1p(exp(-|x|)) + max(-x, 0). Both terms take their x <= 0 branch
+    # at x = 0; abs and relu would each give slope 0 there, and the gradient 1 - t instead of 0.5 - t.
+    pos = input.data > 0
+    softplus_neg = log1p(exp(where(pos, -input, input))) + where(pos, 0.0, -input)
     if pos_weight is not None:
         as_tensor_arg(pos_weight, op, "pos_weight")
         loss = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg

@@ -174,6 +174,7 @@ def max(input, dim=None, keepdim=False):
         from .elementwise import maximum
 
         return maximum(input, dim)
+    dim = _dim(dim, input.ndim, "max")  # one int, as in PyTorch: indices over several dims are undefined
     return MinMax(amax(input, dim, keepdim), argmax(input, dim, keepdim))
 
 
@@ -185,6 +186,7 @@ def min(input, dim=None, keepdim=False):
         from .elementwise import minimum
 
         return minimum(input, dim)
+    dim = _dim(dim, input.ndim, "min")  # one int, as in PyTorch: indices over several dims are undefined
     return MinMax(amin(input, dim, keepdim), argmin(input, dim, keepdim))
 
 
@@ -214,7 +216,8 @@ def logsumexp(input, dim, keepdim=False):
     m = amax(input, axes, keepdim=True).detach()
     # A slice of all -inf (or +inf) would give inf - inf = nan; shift by 0 there instead.
     m = where(np.isfinite(m.data), m, 0.0)
-    out = log(sum(exp(input - m), axes, keepdim=True)) + m
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for a slice of all -inf
+        out = log(sum(exp(input - m), axes, keepdim=True)) + m
     if not keepdim:
         out = reshape(out, tuple(s for i, s in enumerate(input.shape) if i not in axes))
     return out

@@ -213,7 +213,15 @@ def expand(x, *shape):
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ShapeError(f"expand: shape {shape} has fewer dims than the input's {x.shape}")
-    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    for i, s in enumerate(shape):
+        if s == -1 and i < lead:
+            raise ShapeError(
+                f"expand: -1 (keep the size) is not allowed in new leading dim {i} of shape {shape} "
+                f"(input shape {x.shape})"
+            )
+        if s < -1:
+            raise ShapeError(f"expand: invalid size {s} in shape {shape}")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     for i, s in enumerate(x.shape):
         if s != 1 and s != shape[lead + i]:
             raise ShapeError(
@@ -243,7 +251,7 @@ def _is_basic(key):
     return all(k is None or k is Ellipsis or isinstance(k, (slice, numbers.Integral)) for k in key)
 
 
-def _norm_key(x, key):
+def _norm_key(x, key, op):
     """The subscript as a tuple NumPy understands, with Tensors turned into arrays, validated."""
     key = key if isinstance(key, tuple) else (key,)
     out = []
@@ -251,17 +259,22 @@ def _norm_key(x, key):
         if isinstance(k, Tensor):
             k = k.data
         elif isinstance(k, list):
-            k = np.asarray(k)
+            k = np.asarray(k) if k else np.zeros(0, dtype=np.intp)  # [] selects nothing, as in NumPy
         if isinstance(k, bool):
             k = np.asarray(k)
         if hasattr(k, "dtype") and not isinstance(k, np.generic):
             if k.dtype.kind not in "iub":
                 raise DTypeError(
-                    f"getitem: index arrays must be integer or bool, got {k.dtype.name} "
+                    f"{op}: index arrays must be integer or bool, got {k.dtype.name} "
                     f"(indexing a tensor of shape {x.shape})"
                 )
         elif isinstance(k, np.generic):
             k = k.item()
+        if not (k is None or k is Ellipsis or isinstance(k, (slice, numbers.Integral)) or hasattr(k, "dtype")):
+            raise DTypeError(
+                f"{op}: index {k!r} ({type(k).__name__}) is not an int, slice, None, Ellipsis or "
+                f"integer or bool array (indexing a tensor of shape {x.shape})"
+            )
         out.append(k)
     return tuple(out)
 
@@ -308,7 +321,7 @@ def getitem(x, key, _checked=False):
     """``x[key]``: ints, slices, None, Ellipsis, integer arrays and boolean masks, as NumPy."""
     if _checked:
         return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key)
-    key = _norm_key(x, key)
+    key = _norm_key(x, key, "getitem")
     try:
         return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key)
     except IndexError as exc:
@@ -343,7 +356,7 @@ class IndexPut(Function):
 
 def index_put(x, key, value):
     """A copy of ``x`` with ``value`` (broadcast) written at ``key``; ``x[key] = value`` uses it."""
-    key = _norm_key(x, key)
+    key = _norm_key(x, key, "__setitem__")
     try:
         region = np.empty(x.shape, dtype=np.bool_)[key].shape
     except IndexError as exc:
@@ -395,6 +408,8 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dim; all other sizes must match."""
     _check_seq(tensors, "cat")
     ref = tensors[0]
+    if ref.ndim == 0:
+        raise ShapeError("cat: tensors[0] is 0-d; 0-d tensors cannot be concatenated (use stack)")
     d = _dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(

@@ -361,3 +361,32 @@ def test_tape_is_topologically_ordered():
     b = a.exp()
     c = a + b
     assert a.grad_fn.seq < b.grad_fn.seq < c.grad_fn.seq
+
+
+class ExpSavesOutput(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)  # a NumPy scalar when x is 0-d
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+def test_saved_output_of_0d_op_stays_in_the_graph():
+    x = gradcnn.tensor(0.3, dtype=np.float64, requires_grad=True)
+    (g,) = gradcnn.grad(ExpSavesOutput.apply(x), x, create_graph=True)
+    assert g.requires_grad
+    (gg,) = gradcnn.grad(g, x)
+    assert gg.item() == pytest.approx(np.exp(0.3))
+
+
+def test_ndarray_matmul_tensor():
+    w = gradcnn.ones(3, 2, dtype=np.float64, requires_grad=True)
+    out = np.ones((4, 3)) @ w
+    assert isinstance(out, gradcnn.Tensor) and out.shape == (4, 2)
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2), 4.0))

@@ -1,0 +1,321 @@
+"""Property tests of gradcnn/ops/elementwise.py: forward against NumPy, backward against finite
+differences (float64), broadcasting for every binary op, and the errors users see."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gradcnn
+import gradcnn.ops as ops
+from gradcnn.errors import DeviceError, DTypeError, ShapeError
+from gradcnn.testing import arrays, floats, op_test
+from gradcnn.testing.strategies import mutually_broadcastable_shapes
+
+# -- strategies ---------------------------------------------------------------------------------
+
+
+def _shapes(n):
+    return mutually_broadcastable_shapes(num_shapes=n, max_dims=3, min_side=1, max_side=4)
+
+
+@st.composite
+def broadcasting(draw, *elements, dtypes=None):
+    """One array per strategy in ``elements``, of mutually broadcastable shapes."""
+    shapes = draw(_shapes(len(elements))).input_shapes
+    dtypes = dtypes or (np.float64,) * len(elements)
+    return tuple(draw(arrays(s, dtype=d, elements=e)) for s, d, e in zip(shapes, dtypes, elements))
+
+
+# Multiples of 1/8: distinct values stay 0.125 apart, so maximum/minimum never meet a tie or a near
+# tie within the finite-difference step.
+SPACED = st.integers(-80, 80).map(lambda i: i / 8)
+
+
+@st.composite
+def distinct_pair(draw):
+    """Two arrays of broadcastable shapes whose elements are all different from each other."""
+    shapes = draw(_shapes(2)).input_shapes
+    sizes = [int(np.prod(s)) for s in shapes]
+    values = draw(st.lists(SPACED, min_size=sum(sizes), max_size=sum(sizes), unique=True))
+    return (
+        np.array(values[: sizes[0]], dtype=np.float64).reshape(shapes[0]),
+        np.array(values[sizes[0] :], dtype=np.float64).reshape(shapes[1]),
+    )
+
+
+SMALL = dict(max_dims=3, max_side=4)
+NONZERO = floats(-5, 5, avoid=(0,), margin=0.5)
+POSITIVE = floats(0.5, 3)
+
+
+# -- references and operand forms -----------------------------------------------------------------
+# Written with operators, these run on Tensors (as the op) and on NumPy arrays (as the reference).
+
+
+def radd(x, c):
+    return c + x
+
+
+def rsub(x, c):
+    return c - x
+
+
+def rmul(x, c):
+    return c * x
+
+
+def rdiv(x, c):
+    return c / x
+
+
+def div_scalar(x, c):
+    return x / c
+
+
+def pow_scalar(x, exponent):
+    return x**exponent
+
+
+def rpow(x, base):
+    return base**x
+
+
+def sigmoid_ref(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def relu_ref(x):
+    return np.where(x > 0, x, 0.0)
+
+
+def clamp_ref(x, min=None, max=None):
+    return np.clip(x, min, max)
+
+
+def cast_ref(x, dtype):
+    return x.astype(dtype)
+
+
+# -- binary ops, broadcasting -------------------------------------------------------------------
+
+test_add = op_test(ops.add, np.add, broadcasting(floats(), floats()))
+test_sub = op_test(ops.sub, np.subtract, broadcasting(floats(), floats()))
+test_mul = op_test(ops.mul, np.multiply, broadcasting(floats(), floats()), second_order=True)
+test_div = op_test(ops.div, np.divide, broadcasting(floats(), NONZERO), second_order=True)
+test_pow_tensor_tensor = op_test(
+    ops.pow, np.power, broadcasting(POSITIVE, floats(-2, 2)), second_order=True
+)
+test_maximum = op_test(ops.maximum, np.maximum, distinct_pair())
+test_minimum = op_test(ops.minimum, np.minimum, distinct_pair())
+test_where = op_test(
+    ops.where,
+    np.where,
+    broadcasting(st.booleans(), floats(), floats(), dtypes=(np.bool_, np.float64, np.float64)),
+)
+
+# -- binary ops with a Python number on either side ---------------------------------------------
+
+SCALAR = st.fixed_dictionaries({"c": floats(-5, 5)})
+NONZERO_SCALAR = st.fixed_dictionaries({"c": NONZERO})
+
+test_radd = op_test(radd, radd, [arrays(**SMALL)], kwargs=SCALAR)
+test_rsub = op_test(rsub, rsub, [arrays(**SMALL)], kwargs=SCALAR)
+test_rmul = op_test(rmul, rmul, [arrays(**SMALL)], kwargs=SCALAR)
+test_rdiv = op_test(rdiv, rdiv, [arrays(elements=NONZERO, **SMALL)], kwargs=SCALAR)
+test_div_scalar = op_test(div_scalar, div_scalar, [arrays(**SMALL)], kwargs=NONZERO_SCALAR)
+test_pow_tensor_scalar = op_test(
+    pow_scalar,
+    pow_scalar,
+    [arrays(min_value=0.5, max_value=3, **SMALL)],
+    kwargs=st.fixed_dictionaries({"exponent": floats(-3, 3)}),
+    second_order=True,
+)
+# Integer exponents are defined for negative bases too.
+test_pow_tensor_int = op_test(
+    pow_scalar,
+    pow_scalar,
+    [arrays(elements=floats(-3, 3, avoid=(0,), margin=0.5), **SMALL)],
+    kwargs=st.fixed_dictionaries({"exponent": st.integers(-3, 3)}),
+    second_order=True,
+)
+test_pow_scalar_tensor = op_test(
+    rpow,
+    rpow,
+    [arrays(min_value=-3, max_value=3, **SMALL)],
+    kwargs=st.fixed_dictionaries({"base": floats(0.5, 4)}),
+    second_order=True,
+)
+
+# -- unary ops ----------------------------------------------------------------------------------
+
+test_neg = op_test(ops.neg, np.negative, [arrays(**SMALL)])
+test_abs = op_test(ops.abs, np.abs, [arrays(avoid=(0,), **SMALL)])
+test_exp = op_test(ops.exp, np.exp, [arrays(min_value=-5, max_value=3, **SMALL)], second_order=True)
+test_log = op_test(ops.log, np.log, [arrays(min_value=0.1, max_value=10, **SMALL)], second_order=True)
+test_log1p = op_test(ops.log1p, np.log1p, [arrays(min_value=-0.5, max_value=10, **SMALL)])
+test_sqrt = op_test(ops.sqrt, np.sqrt, [arrays(min_value=0.1, max_value=10, **SMALL)], second_order=True)
+test_square = op_test(ops.square, np.square, [arrays(**SMALL)])
+test_sigmoid = op_test(ops.sigmoid, sigmoid_ref, [arrays(**SMALL)], second_order=True)
+test_tanh = op_test(ops.tanh, np.tanh, [arrays(min_value=-4, max_value=4, **SMALL)], second_order=True)
+test_relu = op_test(ops.relu, relu_ref, [arrays(avoid=(0,), **SMALL)])
+test_clamp = op_test(
+    ops.clamp,
+    clamp_ref,
+    [arrays(avoid=(-1.0, 2.0), **SMALL)],
+    kwargs=st.sampled_from([{"min": -1.0, "max": 2.0}, {"min": -1.0}, {"max": 2.0}]),
+)
+# float32 outputs round at ~1e-7 relative, hence the wider step and tolerance.
+test_cast = op_test(
+    ops.cast,
+    cast_ref,
+    [arrays(**SMALL)],
+    kwargs=st.sampled_from([{"dtype": np.float32}, {"dtype": np.float64}]),
+    eps=1e-3,
+    grad_atol=1e-3,
+)
+test_cast_to_int = op_test(
+    ops.cast,
+    cast_ref,
+    [arrays(**SMALL)],
+    kwargs=st.sampled_from([{"dtype": np.int64}, {"dtype": np.int32}, {"dtype": np.bool_}]),
+    check_grad=False,
+)
+
+# -- semantics beyond the property tests ----------------------------------------------------------
+
+
+def leaf(values, dtype=np.float64):
+    return gradcnn.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+def test_ndarray_operands_on_either_side_are_constants():
+    x = leaf([1.0, 2.0, 3.0])
+    arr = np.array([[2.0], [4.0]])
+    out = arr * x + x / arr - arr
+    np.testing.assert_allclose(out.detach().numpy(), arr * x.data + x.data / arr - arr)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 6.0 + 0.75))
+
+
+def test_ties_split_the_gradient_of_maximum_and_minimum():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([1.0, 0.0, 3.0])
+    (ops.maximum(a, b) + 2 * ops.minimum(a, b)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [1.5, 1.0, 1.5])
+    np.testing.assert_allclose(b.grad.numpy(), [1.5, 2.0, 1.5])
+
+
+def test_kinks_take_the_documented_one_sided_value():
+    x = leaf([0.0, -1.0, 2.0])
+    (ops.abs(x) + ops.relu(x) + ops.clamp(x, -1.0, 2.0)).sum().backward()
+    # abs and relu have slope 0 at 0; clamp passes the gradient at its bounds.
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0, 3.0])
+
+
+def test_pow_gradient_with_respect_to_exponent_is_zero_at_zero_base():
+    base, exponent = leaf([0.0, 2.0]), leaf([2.0, 3.0])
+    (base**exponent).sum().backward()
+    np.testing.assert_allclose(exponent.grad.numpy(), [0.0, 8.0 * np.log(2.0)])
+    assert np.isfinite(base.grad.numpy()).all()
+
+
+def test_sigmoid_saturates_without_overflow():
+    x = leaf([-1000.0, 0.0, 1000.0])
+    y = ops.sigmoid(x)
+    np.testing.assert_allclose(y.detach().numpy(), [0.0, 0.5, 1.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.25, 0.0])
+
+
+def test_cast_round_trip_returns_gradients_in_the_input_dtype():
+    x = leaf([1.5, -2.25])
+    y = ops.cast(x, np.float32)
+    assert y.dtype == np.float32 and y.requires_grad
+    (y * 2.0).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    assert ops.cast(x, np.float64) is x
+
+
+def test_cast_to_integer_is_not_differentiable():
+    x = leaf([1.5, 2.5])
+    y = x.long()
+    assert y.dtype == np.int64 and not y.requires_grad and y.grad_fn is None
+    np.testing.assert_array_equal(y.numpy(), [1, 2])
+    assert not x.bool().requires_grad
+
+
+def test_unary_math_promotes_integer_tensors_to_float32():
+    t = gradcnn.tensor([1, 4, 9])
+    assert ops.sqrt(t).dtype == np.float32
+    np.testing.assert_allclose(ops.sqrt(t).numpy(), [1.0, 2.0, 3.0])
+
+
+@given(broadcasting(SPACED, SPACED))
+def test_comparisons_return_bool_tensors_like_numpy(pair):
+    a, b = pair
+    ta, tb = gradcnn.tensor(a), gradcnn.tensor(b, requires_grad=True)
+    for op, ref in [
+        (ops.lt, np.less), (ops.le, np.less_equal), (ops.gt, np.greater),
+        (ops.ge, np.greater_equal), (ops.eq, np.equal), (ops.ne, np.not_equal),
+    ]:
+        out = op(ta, tb)
+        assert out.dtype == np.bool_ and not out.requires_grad
+        assert out.shape == np.broadcast_shapes(a.shape, b.shape)
+        np.testing.assert_array_equal(out.numpy(), ref(a, b))
+    np.testing.assert_array_equal((ta < 0.5).numpy(), a < 0.5)
+    np.testing.assert_array_equal((ta == tb).numpy(), a == b)
+
+
+@given(arrays(elements=st.sampled_from([-2.0, -0.5, 0.0, 0.5, 3.0]), **SMALL))
+def test_sign(a):
+    out = ops.sign(gradcnn.tensor(a, requires_grad=True))
+    assert not out.requires_grad and out.shape == a.shape
+    np.testing.assert_array_equal(out.numpy(), np.sign(a))
+
+
+@pytest.mark.gpu
+def test_binary_op_across_devices_raises_device_error():
+    x = gradcnn.ones(3)
+    with pytest.raises(DeviceError, match=r"cpu.*cuda:0"):
+        ops.add(x, x.to("cuda"))
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def _t(*shape):
+    return gradcnn.tensor(np.arange(float(np.prod(shape))).reshape(shape))
+
+
+BAD_CALLS = [
+    ("add of non-broadcastable shapes", lambda: ops.add(_t(2, 3), _t(4)), ShapeError, r"add.*\(2, 3\).*\(4,\)"),
+    ("mul of non-broadcastable shapes", lambda: _t(2, 3) * _t(3, 2), ShapeError, r"mul.*\(2, 3\).*\(3, 2\)"),
+    ("sub of non-broadcastable shapes", lambda: _t(5) - _t(2), ShapeError, r"sub.*\(5,\).*\(2,\)"),
+    ("pow of non-broadcastable shapes", lambda: _t(2) ** _t(3), ShapeError, r"pow.*\(2,\).*\(3,\)"),
+    ("maximum of non-broadcastable", lambda: ops.maximum(_t(2, 2), _t(3)), ShapeError, r"maximum.*\(2, 2\).*\(3,\)"),
+    ("where of non-broadcastable", lambda: ops.where(np.ones((2, 1), bool), _t(2, 3), _t(4)), ShapeError,
+     r"where.*\(2, 1\).*\(2, 3\).*\(4,\)"),
+    ("add of a string", lambda: ops.add(_t(2), "1"), DTypeError, r"add.*str"),
+    ("mul of a list", lambda: ops.mul(_t(2), [1.0, 2.0]), DTypeError, r"mul.*list"),
+    ("exp of a list", lambda: ops.exp([1.0]), DTypeError, r"exp.*list"),
+    ("where with a float condition", lambda: ops.where(_t(2), _t(2), _t(2)), DTypeError, r"where.*float64"),
+    ("where with an int condition", lambda: ops.where(np.array([1, 0]), _t(2), 0.0), DTypeError, r"where.*int64"),
+    ("clamp with min > max", lambda: ops.clamp(_t(3), 2.0, 1.0), ShapeError, r"clamp.*min \(2\.0\).*max \(1\.0\)"),
+    ("clamp without bounds", lambda: ops.clamp(_t(3)), DTypeError, r"clamp.*min and max"),
+    ("clamp with a string bound", lambda: ops.clamp(_t(3), max="1"), DTypeError, r"clamp: max.*str"),
+    ("cast to complex", lambda: ops.cast(_t(2), np.complex128), DTypeError, r"complex128"),
+    ("cast to a non-dtype", lambda: ops.cast(_t(2), "matrix"), DTypeError, r"'matrix'"),
+    ("to an unknown device", lambda: _t(2).to("tpu"), DeviceError, r"'tpu'"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS])
+def test_bad_inputs_raise_specific_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_shape_errors_are_also_value_errors():
+    with pytest.raises(ValueError):
+        ops.add(_t(2, 3), _t(4))

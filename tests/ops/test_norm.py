@@ -1,0 +1,225 @@
+"""Tests of gradcnn/ops/norm.py: batch_norm in training and eval, and its running statistics."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gradcnn
+import gradcnn.functional as F
+from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.testing import arrays, floats, op_test
+from gradcnn.testing.strategies import array_shapes
+
+# -- NumPy references ---------------------------------------------------------------------------
+
+
+def _per_channel(x):
+    """``(C, count)``: every value of each channel (dim 1) in one row."""
+    return np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)
+
+
+def _broadcast(v, x):
+    return v.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def batch_norm_ref(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+                   eps=1e-5):
+    """The normalized output; in training, also the running statistics as PyTorch updates them."""
+    if training:
+        values = _per_channel(x)
+        mean, var = values.mean(axis=1), values.var(axis=1)  # biased variance normalizes
+        unbiased = values.var(axis=1, ddof=1)  # the unbiased one is stored
+        if running_mean is not None:
+            running_mean = (1 - momentum) * running_mean + momentum * mean
+            running_var = (1 - momentum) * running_var + momentum * unbiased
+    else:
+        mean, var = running_mean, running_var
+    out = (x - _broadcast(mean, x)) / np.sqrt(_broadcast(var, x) + eps)
+    if weight is not None:
+        out = out * _broadcast(weight, x)
+    if bias is not None:
+        out = out + _broadcast(bias, x)
+    return out, running_mean, running_var
+
+
+# -- strategies ---------------------------------------------------------------------------------
+
+
+@st.composite
+def bn_inputs(draw, stats=False, affine=True, max_n=3, max_c=4, max_side=3):
+    """``(x, [running_mean, running_var,] [weight, bias])`` with ``x`` of shape ``(N, C, *)`` and
+    at least two values per channel (training needs them)."""
+    spatial = draw(array_shapes(min_dims=0, max_dims=2, max_side=max_side))
+    n = draw(st.integers(1 if np.prod(spatial) > 1 else 2, max_n))
+    c = draw(st.integers(1, max_c))
+    # Distinct values 0.05 apart keep every channel's variance well away from zero, where
+    # normalizing divides by sqrt(eps) and finite differences lose their accuracy.
+    x = draw(arrays((n, c) + spatial, elements=st.integers(-100, 100).map(lambda k: k / 20), unique=True))
+    out = [x]
+    if stats:
+        out += [draw(arrays((c,), min_value=-2.0, max_value=2.0)), draw(arrays((c,), min_value=0.1, max_value=3.0))]
+    if affine:
+        out += [draw(arrays((c,), min_value=-2.0, max_value=2.0)), draw(arrays((c,), min_value=-2.0, max_value=2.0))]
+    return tuple(out)
+
+
+eps_values = st.sampled_from([1e-5, 1e-3, 0.1])
+
+
+def _train(x, weight, bias, eps):
+    return F.batch_norm(x, None, None, weight, bias, training=True, eps=eps)
+
+
+def _train_ref(x, weight, bias, eps):
+    return batch_norm_ref(x, None, None, weight, bias, training=True, eps=eps)[0]
+
+
+def _train_plain(x, eps):
+    return F.batch_norm(x, None, None, training=True, eps=eps)
+
+
+def _train_plain_ref(x, eps):
+    return batch_norm_ref(x, None, None, training=True, eps=eps)[0]
+
+
+def _eval(x, running_mean, running_var, weight, bias, eps):
+    return F.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
+
+
+def _eval_ref(x, running_mean, running_var, weight, bias, eps):
+    return batch_norm_ref(x, running_mean, running_var, weight, bias, training=False, eps=eps)[0]
+
+
+# -- forward and gradients against the references -------------------------------------------
+
+eps_config = st.fixed_dictionaries({"eps": eps_values})
+
+test_batch_norm_training = op_test(_train, _train_ref, bn_inputs(), kwargs=eps_config)
+test_batch_norm_training_without_affine = op_test(_train_plain, _train_plain_ref, bn_inputs(affine=False),
+                                                  kwargs=eps_config)
+test_batch_norm_training_second_order = op_test(
+    _train, _train_ref, bn_inputs(max_n=2, max_c=2, max_side=2), kwargs=eps_config, second_order=True
+)
+test_batch_norm_eval = op_test(_eval, _eval_ref, bn_inputs(stats=True), kwargs=eps_config)
+
+
+# -- running statistics -------------------------------------------------------------------------
+
+
+@given(inputs=bn_inputs(stats=True, affine=False), momentum=floats(0.0, 1.0))
+def test_training_updates_running_stats_in_place(inputs, momentum):
+    x, running_mean, running_var = inputs
+    rm, rv = gradcnn.tensor(running_mean), gradcnn.tensor(running_var)
+    rm_array, rv_array = rm.data, rv.data
+    xt = gradcnn.tensor(x, requires_grad=True)
+    out = F.batch_norm(xt, rm, rv, training=True, momentum=momentum)
+    expected, expected_mean, expected_var = batch_norm_ref(x, running_mean, running_var, training=True,
+                                                           momentum=momentum)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm.data, expected_mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rv.data, expected_var, rtol=1e-12, atol=1e-14)
+    # Updated in place (the arrays a module's buffers hold), and not recorded for autograd.
+    assert rm.data is rm_array and rv.data is rv_array
+    assert not rm.requires_grad and not rv.requires_grad and rm.grad_fn is None and rv.grad_fn is None
+    # The running statistics do not change the training output.
+    np.testing.assert_array_equal(out.data, F.batch_norm(gradcnn.tensor(x), None, None, training=True).data)
+
+
+@given(inputs=bn_inputs(stats=True, affine=False))
+def test_eval_leaves_running_stats_alone(inputs):
+    x, running_mean, running_var = inputs
+    rm, rv = gradcnn.tensor(running_mean), gradcnn.tensor(running_var)
+    F.batch_norm(gradcnn.tensor(x), rm, rv, training=False)
+    np.testing.assert_array_equal(rm.data, running_mean)
+    np.testing.assert_array_equal(rv.data, running_var)
+
+
+def test_training_output_has_zero_mean_and_unit_variance_per_channel():
+    gradcnn.manual_seed(0)
+    x = gradcnn.randn(8, 3, 5, dtype=np.float64) * 4.0 + 2.0
+    out = _per_channel(F.batch_norm(x, None, None, training=True, eps=0.0).data)
+    np.testing.assert_allclose(out.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=1), 1.0, rtol=1e-12)
+
+
+# -- against torch.nn.functional (verifies the references) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch", reason="torch is not installed; the comparisons with torch are skipped")
+
+
+@given(inputs=bn_inputs(stats=True), momentum=floats(0.0, 1.0), eps=eps_values, training=st.booleans())
+def test_batch_norm_agrees_with_torch(torch, inputs, momentum, eps, training):
+    x, running_mean, running_var, weight, bias = inputs
+    # C-contiguous copies: torch 2.13 on the CPU takes a Fortran-ordered 4-D input for channels-last
+    # and then gets the eval-mode weight gradient wrong.
+    t_x, t_w, t_b = (torch.tensor(np.ascontiguousarray(a), requires_grad=True) for a in (x, weight, bias))
+    t_rm, t_rv = torch.tensor(running_mean), torch.tensor(running_var)
+    expected = torch.nn.functional.batch_norm(t_x, t_rm, t_rv, t_w, t_b, training=training,
+                                              momentum=momentum, eps=eps)
+    ours_ref = batch_norm_ref(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    g_x, g_w, g_b = (gradcnn.tensor(a, requires_grad=True) for a in (x, weight, bias))
+    g_rm, g_rv = gradcnn.tensor(running_mean), gradcnn.tensor(running_var)
+    ours = F.batch_norm(g_x, g_rm, g_rv, g_w, g_b, training=training, momentum=momentum, eps=eps)
+    seed = np.linspace(-1.0, 1.0, x.size).reshape(x.shape)
+    expected.backward(torch.tensor(seed))
+    ours.backward(gradcnn.tensor(seed))
+
+    close = dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours_ref[0], expected.detach().numpy(), **close)
+    np.testing.assert_allclose(ours_ref[1], t_rm.numpy(), **close)
+    np.testing.assert_allclose(ours_ref[2], t_rv.numpy(), **close)
+    np.testing.assert_allclose(ours.data, expected.detach().numpy(), **close)
+    np.testing.assert_allclose(g_rm.data, t_rm.numpy(), **close)
+    np.testing.assert_allclose(g_rv.data, t_rv.numpy(), **close)
+    for ours_t, theirs_t in ((g_x, t_x), (g_w, t_w), (g_b, t_b)):
+        np.testing.assert_allclose(ours_t.grad.data, theirs_t.grad.numpy(), **close)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def _x(*shape, dtype=np.float32):
+    return gradcnn.zeros(*shape, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        pytest.param(lambda: F.batch_norm(_x(2, 4), _x(3), _x(4)), ShapeError,
+                     r"batch_norm: running_mean has shape \(3,\), expected \(4,\): one entry per channel "
+                     r"\(dim 1\) of the input \(2, 4\)", id="running-mean-shape"),
+        pytest.param(lambda: F.batch_norm(_x(2, 4, 3), _x(4), _x(4, 1), training=True), ShapeError,
+                     r"batch_norm: running_var has shape \(4, 1\), expected \(4,\).*input \(2, 4, 3\)",
+                     id="running-var-shape"),
+        pytest.param(lambda: F.batch_norm(_x(2, 4), None, None, _x(5), training=True), ShapeError,
+                     r"batch_norm: weight has shape \(5,\), expected \(4,\)", id="weight-shape"),
+        pytest.param(lambda: F.batch_norm(_x(2, 4), None, None, None, _x(), training=True), ShapeError,
+                     r"batch_norm: bias has shape \(\), expected \(4,\)", id="bias-shape"),
+        pytest.param(lambda: F.batch_norm(_x(1, 3), None, None, training=True), ShapeError,
+                     r"batch_norm: training needs more than one value per channel, got input of shape "
+                     r"\(1, 3\) \(1 per channel\)", id="one-value-per-channel"),
+        pytest.param(lambda: F.batch_norm(_x(1, 3, 1, 1), _x(3), _x(3), training=True), ShapeError,
+                     r"input of shape \(1, 3, 1, 1\) \(1 per channel\)", id="one-value-per-channel-2d"),
+        pytest.param(lambda: F.batch_norm(_x(4), _x(4), _x(4)), ShapeError,
+                     r"batch_norm: input must be \(N, C, \*\), got shape \(4,\)", id="1d-input"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3, dtype=np.int64), _x(3), _x(3)), DTypeError,
+                     r"batch_norm: input must be floating, got int64", id="int-input"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), np.zeros(3), _x(3)), DTypeError,
+                     r"batch_norm: running_mean must be a Tensor or None, got ndarray", id="stats-array"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), None, _x(3)), ShapeError,
+                     r"batch_norm: eval mode \(training=False\) needs running_mean and running_var",
+                     id="eval-without-stats"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), eps=-1e-5), ShapeError,
+                     r"batch_norm: eps must be a non-negative number, got -1e-05", id="negative-eps"),
+        pytest.param(lambda: F.batch_norm(np.zeros((2, 3)), _x(3), _x(3)), DTypeError,
+                     r"batch_norm: input must be a Tensor, got ndarray", id="input-array"),
+    ],
+)
+def test_errors(call, error, message):
+    with pytest.raises(error, match=message) as info:
+        call()
+    assert type(info.value) is error

@@ -1,0 +1,516 @@
+"""Property tests of gradcnn/ops/shape.py: reshapes, permutations, broadcasting, indexing (basic and
+advanced, including repeated indices and masks), ``__setitem__``, cat/stack/split/chunk and pad,
+against NumPy and finite differences (float64); then the errors users see."""
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import basic_indices
+
+import gradcnn
+import gradcnn.ops as ops
+from gradcnn.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from gradcnn.testing import arrays, floats, op_test
+from gradcnn.testing.strategies import array_shapes
+
+# Configs are drawn apart from the arrays, so each test draws arrays from a family that every config
+# in its list fits: shapes of 12 elements for reshape, 3-D arrays for dims in -3..2, and so on.
+
+TWELVE = [(12,), (3, 4), (4, 3), (2, 6), (2, 2, 3), (1, 12), (3, 1, 4), (2, 3, 2)]
+TWELVE_TARGETS = TWELVE + [(-1,), (3, -1), (-1, 2, 2), (2, -1, 3), (12, 1), (1, -1, 1)]
+
+
+@st.composite
+def shapes_onto(draw, shape, min_dims=0):
+    """Shapes that broadcast to ``shape`` (not beyond it): trailing dims, each 1 or its size."""
+    k = draw(st.integers(min_dims, len(shape)))
+    return tuple(draw(st.sampled_from([1, s])) for s in shape[len(shape) - k :])
+
+
+def cubes(min_side=1, max_side=4, **kwargs):
+    """3-D float arrays."""
+    return arrays(array_shapes(min_dims=3, max_dims=3, min_side=min_side, max_side=max_side), **kwargs)
+
+
+# -- references -------------------------------------------------------------------------------
+
+
+def reshape(x, shape):
+    return ops.reshape(x, shape)
+
+
+def view(x, shape):
+    return ops.view(x, shape)
+
+
+def reshape_ref(x, shape):
+    return np.reshape(x, shape)
+
+
+def flatten_ref(x, start_dim=0, end_dim=-1):
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return x.reshape(x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :])
+
+
+def squeeze_ref(x, dim=None):
+    if dim is None:
+        return np.squeeze(x)
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    return np.squeeze(x, axis=tuple(d % x.ndim for d in dims if x.shape[d] == 1))
+
+
+def unsqueeze_ref(x, dim):
+    return np.expand_dims(x, dim)
+
+
+def transpose_ref(x, dim0, dim1):
+    return np.swapaxes(x, dim0, dim1)
+
+
+def permute(x, dims):
+    return ops.permute(x, *dims)
+
+
+def permute_ref(x, dims):
+    return np.transpose(x, dims)
+
+
+def expand(x, shape):
+    return ops.expand(x, *shape)
+
+
+def expand_ref(x, shape):
+    lead = len(shape) - x.ndim
+    return np.broadcast_to(x, tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape)))
+
+
+def sum_to_ref(x, shape):
+    x = x.sum(axis=tuple(range(x.ndim - len(shape))))
+    return x.sum(axis=tuple(i for i, s in enumerate(shape) if s == 1), keepdims=True)
+
+
+def getitem(x, key):
+    return x[key]
+
+
+def index(x, idx, layout):
+    return x[layout(idx)]
+
+
+def setitem(x, value, key):
+    """``x`` with ``value`` written at ``key``, by ``__setitem__`` on a copy (Tensors or arrays)."""
+    y = ops.clone(x) if isinstance(x, gradcnn.Tensor) else x.copy()
+    y[key] = value
+    return y
+
+
+def index_put(x, value, key):
+    return ops.index_put(x, key, value)
+
+
+def cat(*tensors, dim):
+    return ops.cat(list(tensors), dim)
+
+
+def cat_ref(*arrays, dim):
+    return np.concatenate(arrays, axis=dim)
+
+
+def stack(*tensors, dim):
+    return ops.stack(list(tensors), dim)
+
+
+def stack_ref(*arrays, dim):
+    return np.stack(arrays, axis=dim)
+
+
+def split_ref(x, split_size_or_sections, dim=0):
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        cuts = range(split_size_or_sections, n, split_size_or_sections)
+    else:
+        cuts = np.cumsum(split_size_or_sections)[:-1]
+    return tuple(np.split(x, cuts, axis=dim))
+
+
+def chunk_ref(x, chunks, dim=0):
+    # torch.chunk: pieces of ceil(n / chunks), so there may be fewer than `chunks` of them.
+    n = x.shape[dim]
+    return split_ref(x, max(1, -(-n // chunks)), dim)
+
+
+def pad_ref(x, pad, value=0.0):
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    out = np.full([lo + s + hi for s, (lo, hi) in zip(x.shape, widths)], value, dtype=x.dtype)
+    out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))] = x
+    return out
+
+
+# -- reshapes and permutations --------------------------------------------------------------------
+
+test_reshape = op_test(
+    reshape, reshape_ref, [arrays(st.sampled_from(TWELVE))],
+    kwargs=st.fixed_dictionaries({"shape": st.sampled_from(TWELVE_TARGETS)}),
+)
+test_view = op_test(
+    view, reshape_ref, [arrays(st.sampled_from(TWELVE))],
+    kwargs=st.fixed_dictionaries({"shape": st.sampled_from(TWELVE_TARGETS)}),
+)
+test_reshape_scalar = op_test(
+    reshape, reshape_ref, [arrays(st.sampled_from([(), (1,), (1, 1)]))],
+    kwargs=st.fixed_dictionaries({"shape": st.sampled_from([(), (1,), (-1,), (1, 1, -1)])}),
+)
+test_flatten = op_test(
+    ops.flatten, flatten_ref, [cubes()],
+    kwargs=st.sampled_from([(0, -1), (0, 1), (1, 2), (-2, -1), (1, 1), (0, 0), (2, -1)]).map(
+        lambda se: {"start_dim": se[0], "end_dim": se[1]}
+    ),
+)
+test_squeeze = op_test(
+    ops.squeeze, squeeze_ref, [cubes(max_side=2)],
+    kwargs=st.fixed_dictionaries({"dim": st.sampled_from([None, 0, 1, -1, (0, 2), (-3, -2)])}),
+)
+test_unsqueeze = op_test(
+    ops.unsqueeze, unsqueeze_ref, [cubes()],
+    kwargs=st.fixed_dictionaries({"dim": st.integers(-4, 3)}),
+)
+test_transpose = op_test(
+    ops.transpose, transpose_ref, [cubes()],
+    kwargs=st.fixed_dictionaries({"dim0": st.integers(-3, 2), "dim1": st.integers(-3, 2)}),
+)
+test_permute = op_test(
+    permute, permute_ref, [cubes()],
+    # -1 stands for 2: negative dims are accepted too
+    kwargs=st.fixed_dictionaries({"dims": st.sampled_from([[0, 1, 2], [0, 1, -1]]).flatmap(st.permutations)}),
+)
+test_expand = op_test(
+    expand, expand_ref, [arrays(shapes_onto((2, 3, 4)))],
+    kwargs=st.fixed_dictionaries({"shape": st.sampled_from([(2, 3, 4), (2, 2, 3, 4)])}),
+)
+# -1 keeps a size: inputs have all three dims so that -1 always names one.
+test_expand_keeping_sizes = op_test(
+    expand, expand_ref, [arrays(shapes_onto((2, 3, 4), min_dims=3))],
+    kwargs=st.fixed_dictionaries({"shape": st.sampled_from([(-1, -1, 4), (2, -1, -1), (3, -1, -1, -1)])}),
+)
+test_sum_to = op_test(
+    ops.sum_to, sum_to_ref, [arrays((2, 3, 4))],
+    kwargs=st.fixed_dictionaries({"shape": shapes_onto((2, 3, 4))}),
+)
+test_clone = op_test(ops.clone, np.copy, [cubes()])
+
+# -- indexing -------------------------------------------------------------------------------------
+
+# Keys drawn for a (2, 2, 2) array are valid for every larger one: ints in -2..1, any slice,
+# negative steps, None and Ellipsis.
+test_getitem_basic = op_test(
+    getitem, getitem, [cubes(min_side=2)],
+    kwargs=st.fixed_dictionaries({"key": basic_indices((2, 2, 2), allow_newaxis=True, allow_ellipsis=True)}),
+)
+test_getitem_negative_steps = op_test(
+    getitem, getitem, [cubes(min_side=2)],
+    kwargs=st.fixed_dictionaries({"key": st.sampled_from([
+        slice(None, None, -1),
+        (Ellipsis, slice(None, None, -2)),
+        (slice(-1, 0, -1), None, 1),
+        (None, slice(None, None, -1), Ellipsis, slice(1, None, -1)),
+    ])}),
+)
+
+
+@st.composite
+def with_index_array(draw, max_side=3):
+    """A 3-D array and an integer index array valid for every one of its dims (so with repeats)."""
+    x = draw(cubes(min_side=2, max_side=max_side))
+    m = min(x.shape)
+    idx = draw(arrays(array_shapes(min_dims=0, max_dims=2, max_side=4), dtype=np.int64,
+                      elements=st.integers(-m, m - 1)))
+    return x, idx
+
+
+# Where the index array goes in the key; each works for NumPy arrays and Tensors alike.
+def alone(i):
+    return i
+
+
+def after_slice(i):
+    return (slice(None), i)
+
+
+def after_ellipsis(i):
+    return (Ellipsis, i)
+
+
+def with_newaxis_and_reversal(i):
+    return (None, i, slice(None, None, -1))
+
+
+def paired(i):
+    return (i, i)
+
+
+def around_a_slice(i):
+    return (i, slice(1, None), i)
+
+
+test_getitem_index_array = op_test(
+    index, index, with_index_array(),
+    kwargs=st.fixed_dictionaries({"layout": st.sampled_from(
+        [alone, after_slice, after_ellipsis, with_newaxis_and_reversal, paired, around_a_slice]
+    )}),
+)
+
+
+@st.composite
+def with_mask(draw, after_slice=False):
+    """A 3-D array and a bool mask over its leading dims (or over those after the first)."""
+    x = draw(cubes(min_side=2, max_side=3))
+    start = 1 if after_slice else 0
+    k = draw(st.integers(1, 3 - start))
+    return x, draw(arrays(x.shape[start : start + k], dtype=np.bool_))
+
+
+test_getitem_mask = op_test(getitem, getitem, with_mask())
+test_getitem_mask_after_slice = op_test(index, index, with_mask(after_slice=True),
+                                        kwargs={"layout": after_slice})
+
+# -- __setitem__ (index_put) ----------------------------------------------------------------------
+
+# Keys into a (4, 3) array that keep its last dim, so values of shape (), (1,) and (3,) all fit.
+ROW_KEYS = [
+    0, -1, slice(1, None), slice(None, None, -2), Ellipsis, (slice(1, 3), slice(None)),
+    (None, slice(None, None, -1)), np.array([2, 0]), np.array([True, False, False, True]),
+]
+test_setitem_basic = op_test(
+    setitem, setitem, [arrays((4, 3)), arrays(st.sampled_from([(), (1,), (3,)]))],
+    kwargs=st.fixed_dictionaries({"key": st.sampled_from(ROW_KEYS)}),
+)
+test_index_put = op_test(
+    index_put, setitem, [arrays((4, 3)), arrays(st.sampled_from([(), (1,), (3,)]))],
+    kwargs=st.fixed_dictionaries({"key": st.sampled_from(ROW_KEYS)}),
+)
+
+
+@st.composite
+def with_unique_rows(draw):
+    """``(x, value, idx)``: distinct rows of ``x`` (some named by negative ints) and a value that
+    broadcasts to them; repeated rows would leave the written value undefined."""
+    x = draw(arrays(array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=4)))
+    n = x.shape[0]
+    rows = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    idx = np.array([r - n if draw(st.booleans()) else r for r in rows])
+    value = draw(arrays(shapes_onto((len(rows), x.shape[1]))))
+    return x, value, idx
+
+
+@st.composite
+def with_mask_and_value(draw):
+    x = draw(arrays(array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=4)))
+    mask = draw(arrays(x.shape, dtype=np.bool_))
+    value = draw(arrays(shapes_onto((int(mask.sum()),))))
+    return x, value, mask
+
+
+test_setitem_index_array = op_test(setitem, setitem, with_unique_rows())
+test_setitem_mask = op_test(setitem, setitem, with_mask_and_value())
+
+# -- joining and splitting ------------------------------------------------------------------------
+
+
+@st.composite
+def same_but(draw, dim, equal=False):
+    """1 to 3 arrays (2-D or 3-D) with equal shapes except, unless ``equal``, along ``dim``."""
+    shape = list(draw(array_shapes(min_dims=2, max_dims=3, max_side=3)))
+    out = []
+    for _ in range(draw(st.integers(1, 3))):
+        if not equal:
+            shape[dim] = draw(st.integers(0, 3))
+        out.append(draw(arrays(tuple(shape))))
+    return tuple(out)
+
+
+test_cat_first_dim = op_test(cat, cat_ref, same_but(0), kwargs={"dim": 0})
+test_cat_last_dim = op_test(cat, cat_ref, same_but(-1), kwargs={"dim": -1})
+test_cat_middle_dim = op_test(cat, cat_ref, same_but(1), kwargs={"dim": 1})
+test_stack = op_test(
+    stack, stack_ref, same_but(0, equal=True).filter(lambda a: a[0].ndim == 2),
+    kwargs=st.fixed_dictionaries({"dim": st.integers(-3, 2)}),
+)
+
+SECTIONS = [1, 2, 3, 5, 7, [5], [2, 3], [1, 0, 4], [0, 5], [1, 1, 1, 2]]
+test_split = op_test(
+    ops.split, split_ref, [arrays(st.sampled_from([(5,), (5, 2), (5, 1, 3)]))],
+    kwargs=st.fixed_dictionaries({"split_size_or_sections": st.sampled_from(SECTIONS)}),
+)
+test_split_last_dim = op_test(
+    ops.split, split_ref, [arrays(st.sampled_from([(5,), (2, 5), (3, 1, 5)]))],
+    kwargs=st.fixed_dictionaries({"split_size_or_sections": st.sampled_from(SECTIONS), "dim": st.just(-1)}),
+)
+test_chunk = op_test(
+    ops.chunk, chunk_ref, [arrays(array_shapes(min_dims=1, max_dims=3, max_side=6))],
+    kwargs=st.fixed_dictionaries({"chunks": st.integers(1, 7), "dim": st.just(0)}),
+)
+test_pad = op_test(
+    ops.pad, pad_ref, [cubes(max_side=3)],
+    kwargs=st.fixed_dictionaries({
+        "pad": st.sampled_from([(1, 2), (0, 1, 2, 0), (1, 1, 1, 1, 1, 1), (0, 0), (2, 0, 0, 0, 0, 3)]),
+        "value": floats(-2, 2),
+    }),
+)
+
+# -- semantics beyond the property tests ----------------------------------------------------------
+
+
+def leaf(values):
+    return gradcnn.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+
+
+def test_repeated_indices_accumulate_their_gradients():
+    x = leaf([10.0, 20.0, 30.0])
+    y = x[[0, 2, 0, 0, -1]]
+    np.testing.assert_array_equal(y.detach().numpy(), [10, 30, 10, 10, 30])
+    y.backward(gradcnn.tensor(np.array([1.0, 2.0, 3.0, 4.0, 5.0])))
+    np.testing.assert_array_equal(x.grad.numpy(), [8.0, 0.0, 7.0])
+
+
+def test_mask_from_a_comparison_selects_and_routes_gradients():
+    x = leaf([[-1.0, 2.0], [3.0, -4.0]])
+    y = x[x > 0]
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 3.0])
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 4.0], [6.0, 0.0]])
+
+
+def test_setitem_routes_gradients_to_the_tensor_and_the_value():
+    x, v = leaf(np.arange(6.0).reshape(2, 3)), leaf([7.0, 8.0])
+    y = x * 1.0
+    y[:, 1] = v
+    y[0, 0] = 5.0
+    np.testing.assert_array_equal(y.detach().numpy(), [[5, 7, 2], [3, 8, 5]])
+    (y * gradcnn.tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 3], [4, 0, 6]])
+    np.testing.assert_array_equal(v.grad.numpy(), [2, 5])
+
+
+def test_setitem_with_a_broadcast_value_sums_its_gradient():
+    x, v = leaf(np.zeros((3, 2))), leaf([[1.0, 2.0]])
+    y = x * 1.0
+    y[[0, 2]] = v
+    y.sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [[2.0, 2.0]])
+
+
+def test_empty_list_index_selects_nothing():
+    x = leaf(np.ones((3, 2)))
+    assert x[[]].shape == (0, 2)
+
+
+def test_chunk_sizes_follow_torch():
+    # torch.chunk(torch.arange(n), chunks) gives these sizes
+    for n, chunks, sizes in [(5, 3, [2, 2, 1]), (6, 4, [2, 2, 2]), (5, 6, [1] * 5), (6, 5, [2, 2, 2]), (0, 2, [0])]:
+        pieces = ops.chunk(gradcnn.arange(n), chunks)
+        assert [p.shape[0] for p in pieces] == sizes, (n, chunks)
+
+
+def test_split_pieces_are_returned_as_a_tuple_of_views_in_order():
+    x = leaf(np.arange(10.0).reshape(5, 2))
+    a, b = ops.split(x, [2, 3])
+    np.testing.assert_array_equal(b.detach().numpy(), x.data[2:])
+    (a.sum() + 2 * b.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy()[:, 0], [1, 1, 2, 2, 2])
+
+
+def test_T_and_mT_reverse_and_swap_dims():
+    x = gradcnn.tensor(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(x.T.numpy(), x.data.T)
+    np.testing.assert_array_equal(x.mT.numpy(), np.swapaxes(x.data, -1, -2))
+
+
+def test_clone_owns_its_memory():
+    x = gradcnn.tensor(np.ones(3))
+    y = ops.clone(x)
+    y.data[0] = 5.0
+    assert x.data[0] == 1.0
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def _t(*shape):
+    return gradcnn.tensor(np.arange(float(np.prod(shape))).reshape(shape))
+
+
+def _set(x, key, value):
+    x = x * 1.0
+    x[key] = value
+
+
+BAD_CALLS = [
+    ("reshape to a wrong size", lambda: _t(2, 3).reshape(4), ShapeError,
+     r"shape \(4,\) \(4 elements\) .*\(2, 3\) \(6 elements\)"),
+    ("reshape with two -1", lambda: _t(2, 3).reshape(-1, 2, -1), ShapeError, r"only one .*-1, got \(-1, 2, -1\)"),
+    ("reshape -1 that does not divide", lambda: _t(2, 3).reshape(-1, 4), ShapeError,
+     r"\(-1, 4\) .*\(2, 3\).*6 is not a multiple of 4"),
+    ("reshape to a negative size", lambda: _t(2, 3).reshape(-2, -3), ShapeError, r"invalid size -2 .*\(-2, -3\)"),
+    ("reshape to a float size", lambda: _t(2, 3).reshape(2.0, 3), DTypeError, r"\(2\.0, 3\)"),
+    ("view to a wrong size", lambda: _t(4).view(3), ShapeError, r"\(3,\) .*\(4,\)"),
+    ("flatten with start after end", lambda: _t(2, 3, 4).flatten(2, 1), ShapeError, r"start_dim \(2\).*end_dim \(1\)"),
+    ("flatten dim out of range", lambda: _t(2, 3).flatten(0, 2), IndexOutOfRangeError, r"flatten: dim 2"),
+    ("squeeze dim out of range", lambda: _t(1, 3).squeeze(2), IndexOutOfRangeError, r"squeeze: dim 2"),
+    ("unsqueeze dim out of range", lambda: _t(2, 3).unsqueeze(-4), IndexOutOfRangeError,
+     r"unsqueeze: dim -4 .*-3 <= dim < 3"),
+    ("permute not a permutation", lambda: _t(2, 3, 4).permute(0, 0, 1), ShapeError,
+     r"dims \(0, 0, 1\) are not a permutation of 0\.\.2"),
+    ("permute too few dims", lambda: _t(2, 3, 4).permute(1, 0), ShapeError, r"2 dims \(1, 0\) .*\(2, 3, 4\)"),
+    ("permute dim out of range", lambda: _t(2, 3).permute(0, 2), IndexOutOfRangeError, r"permute: dim 2"),
+    ("transpose dim out of range", lambda: _t(2, 3).transpose(0, 5), IndexOutOfRangeError, r"transpose: dim 5"),
+    ("expand of a non-1 dim", lambda: _t(2, 3).expand(2, 4), ShapeError,
+     r"size 3 at dim 1 \(shape \(2, 3\)\) cannot broadcast to 4"),
+    ("expand to fewer dims", lambda: _t(2, 3).expand(3), ShapeError, r"\(3,\) .*\(2, 3\)"),
+    ("expand -1 in a new dim", lambda: _t(3).expand(-1, 3), ShapeError, r"-1 .*new .*dim 0.*\(-1, 3\)"),
+    ("expand to a negative size", lambda: _t(1).expand(2, -2), ShapeError, r"-2 .*\(2, -2\)"),
+    ("cat of mismatched shapes", lambda: ops.cat([_t(2, 3), _t(2, 4)], dim=0), ShapeError,
+     r"tensors\[1\] has shape \(2, 4\) .*\(2, 3\).*except in dim 0"),
+    ("cat of different ndim", lambda: ops.cat([_t(2, 3), _t(3)]), ShapeError, r"\(3,\).*\(2, 3\)"),
+    ("cat of an empty list", lambda: ops.cat([]), ShapeError, r"cat: .*non-empty"),
+    ("cat of a tensor, not a list", lambda: ops.cat(_t(2, 3)), DTypeError, r"cat: .*Tensor"),
+    ("cat of a non-tensor", lambda: ops.cat([_t(2), [1.0]]), DTypeError, r"tensors\[1\] .*list"),
+    ("cat dim out of range", lambda: ops.cat([_t(2, 3), _t(2, 3)], dim=2), IndexOutOfRangeError, r"cat: dim 2"),
+    ("cat of 0-d tensors", lambda: ops.cat([_t(), _t()]), ShapeError, r"cat: .*0-d"),
+    ("stack of mismatched shapes", lambda: ops.stack([_t(2, 3), _t(3, 2)]), ShapeError,
+     r"tensors\[1\] has shape \(3, 2\) .*\(2, 3\)"),
+    ("stack dim out of range", lambda: ops.stack([_t(2), _t(2)], dim=2), IndexOutOfRangeError, r"stack: dim 2"),
+    ("split sections not summing", lambda: ops.split(_t(5, 3), [2, 2]), ShapeError,
+     r"sections \[2, 2\] add up to 4, .*\(5, 3\)\) has size 5"),
+    ("split into negative sections", lambda: ops.split(_t(5), [6, -1]), ShapeError, r"\[6, -1\]"),
+    ("split size 0", lambda: ops.split(_t(4), 0), ShapeError, r"split_size must be positive, got 0"),
+    ("chunk into 0 pieces", lambda: ops.chunk(_t(4), 0), ShapeError, r"chunks .*got 0"),
+    ("index out of range", lambda: _t(3)[5], IndexOutOfRangeError, r"index 5 .*size 3.*\(3,\)"),
+    ("negative index out of range", lambda: _t(2, 3)[:, -4], IndexOutOfRangeError, r"-4 .*size 3.*\(2, 3\)"),
+    ("index array out of range", lambda: _t(3)[[0, 7]], IndexOutOfRangeError, r"7 .*size 3"),
+    ("too many indices", lambda: _t(3)[0, 0], IndexOutOfRangeError, r"too many indices.*\(3,\)"),
+    ("mask of the wrong shape", lambda: _t(3)[np.array([True, False])], IndexOutOfRangeError, r"3.*2"),
+    ("float index array", lambda: _t(3)[np.array([0.0, 1.0])], DTypeError, r"getitem: .*float64 .*\(3,\)"),
+    ("float index tensor", lambda: _t(3)[_t(2)], DTypeError, r"float64"),
+    ("float index", lambda: _t(3)[1.5], DTypeError, r"getitem: .*1\.5 .*\(3,\)"),
+    ("string index", lambda: _t(3)["a"], DTypeError, r"getitem: .*'a'"),
+    ("setitem value of the wrong shape", lambda: _set(_t(2, 3), 0, _t(4)), ShapeError,
+     r"value of shape \(4,\) .*region of shape \(3,\) \(tensor shape \(2, 3\)\)"),
+    ("setitem index out of range", lambda: _set(_t(2, 3), 2, 0.0), IndexOutOfRangeError,
+     r"__setitem__: index 2 .*size 2"),
+    ("setitem with a float index array", lambda: _set(_t(2, 3), np.array([0.5]), 0.0), DTypeError,
+     r"__setitem__: .*float64"),
+    ("pad of odd length", lambda: ops.pad(_t(2, 3), (1, 2, 3)), ShapeError, r"pad \(1, 2, 3\) .*\(2, 3\)"),
+    ("pad of more dims than the input", lambda: ops.pad(_t(3), (1, 1, 1, 1)), ShapeError,
+     r"at most 1 dims .*\(3,\)"),
+    ("negative pad", lambda: ops.pad(_t(2, 3), (1, -1)), ShapeError, r"non-negative .*\(1, -1\)"),
+    ("pad in reflect mode", lambda: ops.pad(_t(2, 3), (1, 1), mode="reflect"), ShapeError, r"'reflect'"),
+    ("pad of a non-tensor", lambda: ops.pad(np.ones(3), (1, 1)), DTypeError, r"pad: .*ndarray"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS])
+def test_bad_inputs_raise_specific_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
