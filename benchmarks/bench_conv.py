@@ -20,8 +20,9 @@ Hazards (skip with ``--no-hazards``), each shown as a before/after pair:
 
 * BLAS spin: after a NumPy GEMM, OpenBLAS's threads spin for a while; a Numba parallel kernel launched
   then fights them for the cores. A GEMM followed by a small conv is timed in subprocesses (Numba's
-  threading layer is fixed per process) under gradcnn's default ``workqueue`` layer and under
-  ``NUMBA_THREADING_LAYER=omp``.
+  threading layer is fixed per process): gradcnn's conv (serial kernels on gradcnn's own pool, BLAS
+  held to one thread inside), against the design it replaced: the same im2col as a Numba ``prange``
+  kernel, under the ``omp`` and ``workqueue`` threading layers.
 * Workspace reuse: the AlexNet conv1 forward with the per-thread im2col buffer kept, and with it
   released before every call so each call page-faults a fresh ~70 MB buffer.
 * Compile times: ``import gradcnn`` and ``gradcnn.warmup()`` with an empty kernel cache, then the
@@ -343,17 +344,40 @@ def run(libs, repeat, only):
 # -- hazards --------------------------------------------------------------------------------------
 
 
-def blas_spin_child():
-    """In a fresh process: a GEMM then a small conv forward, per iteration; prints JSON.
+def _prange_im2col():
+    """The im2col of the spin shape as a Numba parallel kernel: the design gradcnn replaced."""
+    from numba import njit, prange
 
-    Two baselines without the GEMM: convs back to back (each conv's own GEMM still precedes the
-    next conv's im2col) and convs after a sleep long enough for every spinning thread to park."""
+    @njit(parallel=True)
+    def im2col(x, k, ho, cols):
+        n_, c_, _, _ = x.shape
+        per = ho * ho
+        for r in prange(c_ * k * k):
+            c, i, j = r // (k * k), (r // k) % k, r % k
+            for n in range(n_):
+                for oh in range(ho):
+                    for ow in range(ho):
+                        cols[r, n * per + oh * ho + ow] = x[n, c, oh + i, ow + j]
+
+    n, c, h, _, _, k, _, _ = CONV_SHAPES[SPIN_SHAPE]
+    x = np.random.default_rng(SEED).standard_normal((n, c, h, h)).astype(np.float32)
+    ho = h - k + 1
+    cols = np.empty((c * k * k, n * ho * ho), np.float32)
+    return lambda: im2col(x, k, ho, cols)
+
+
+def blas_spin_child(kind):
+    """In a fresh process: a GEMM then a small conv forward (``kind`` "gradcnn") or a Numba
+    parallel im2col of the same shape ("prange"), per iteration; prints JSON.
+
+    Two baselines without the GEMM: back to back, and after a sleep long enough for every
+    spinning thread to park."""
     import numba
 
     rng = np.random.default_rng(SEED)
     a = rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(np.float32)
     shape = CONV_SHAPES[SPIN_SHAPE]
-    conv = conv_fwd(gradcnn_lib(), conv_data(shape), shape)
+    conv = conv_fwd(gradcnn_lib(), conv_data(shape), shape) if kind == "gradcnn" else _prange_im2col()
     try:
         for _ in range(3):  # compile (or load) the kernels and grow the workspace
             a @ a
@@ -381,11 +405,14 @@ def blas_spin_child():
         t0 = time.perf_counter()
         conv()
         idle.append(time.perf_counter() - t0)
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # Numba's pool never started: gradcnn's kernels are serial
+        layer = "none"
     print(
         json.dumps(
             {
-                "threading_layer": numba.threading_layer(),
-                "numba_threads": numba.get_num_threads(),
+                "threading_layer": layer,
                 "gemm_ms": statistics.median(gemm) * 1e3,
                 "conv_after_gemm_ms": statistics.median(after) * 1e3,
                 "conv_back_to_back_ms": statistics.median(alone) * 1e3,
@@ -409,11 +436,12 @@ def _run_child(args, env, timeout=600):
 def hazard_blas_spin():
     base = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
     runs = {}
-    for label, extra in (
-        ("default (workqueue)", {}),
-        ("NUMBA_THREADING_LAYER=omp", {"NUMBA_THREADING_LAYER": "omp"}),
+    for label, kind, extra in (
+        ("gradcnn conv2d", "gradcnn", {}),
+        ("prange im2col, omp", "prange", {"NUMBA_THREADING_LAYER": "omp"}),
+        ("prange im2col, workqueue", "prange", {"NUMBA_THREADING_LAYER": "workqueue"}),
     ):
-        runs[label] = _run_child([os.path.abspath(__file__), "--child", "blas_spin"], {**base, **extra})
+        runs[label] = _run_child([os.path.abspath(__file__), "--child", f"blas_spin_{kind}"], {**base, **extra})
     return {
         "gemm": f"{GEMM_SIZE}x{GEMM_SIZE} @ {GEMM_SIZE}x{GEMM_SIZE} float32",
         "conv": SPIN_SHAPE,
@@ -494,8 +522,7 @@ def environment(torch_mod, repeat, warmup_s):
         "gradcnn": gradcnn.__version__,
         "torch": None if torch_mod is None else torch_mod.__version__,
         "torch_threads": None if torch_mod is None else torch_mod.get_num_threads(),
-        "numba_threading_layer": numba.threading_layer(),  # valid only once a parallel kernel ran
-        "numba_threads": numba.get_num_threads(),
+        "gradcnn_threads": cpu.num_threads(),
         "blas_threads": _blas_threads(),
         "cpu_count": os.cpu_count(),
         "loadavg": list(os.getloadavg()),
@@ -520,8 +547,8 @@ def format_header(env):
         [
             f"python {env['python']}, numpy {env['numpy']}, numba {env['numba']}, gradcnn {env['gradcnn']}, "
             f"{torch_part}",
-            f"numba threading layer {env['numba_threading_layer']} ({env['numba_threads']} threads); "
-            f"BLAS threads: {blas_part}",
+            f"gradcnn worker threads {env['gradcnn_threads']} (serial Numba kernels, BLAS at 1 thread "
+            f"inside them); BLAS threads otherwise: {blas_part}",
             f"cpu_count {env['cpu_count']}; load average {load} (1, 5, 15 min); {variables}",
             f"gradcnn.warmup() {env['warmup_s']:.2f} s; median of {env['repeat']} samples "
             f"(at most {SLOW_REPEAT} for calls over {SLOW_CALL_S:.0f} s) after one warm-up call; float32",
@@ -617,12 +644,12 @@ def format_hazards(hazards):
             f"{SPIN_ITERATIONS} iterations; baselines: conv back to back, conv after {IDLE_S} s asleep)"
         )
         out.append(
-            f"  {'numba layer':<27}{'in use':>10}{'gemm+conv':>11}{'gemm':>8}{'conv after gemm':>17}"
+            f"  {'after the GEMM':<27}{'layer':>10}{'gemm+conv':>11}{'gemm':>8}{'conv after gemm':>17}"
             f"{'back to back':>14}{'after sleep':>13}"
         )
         for label, r in spin["runs"].items():
             if "error" in r:
-                why = "omp layer unavailable" if "omp" in label else "failed"
+                why = "threading layer unavailable" if "prange" in label else "failed"
                 out.append(f"  {label:<28}{why}: {r['error']}")
             else:
                 out.append(
@@ -656,10 +683,10 @@ def main(argv=None):
     parser.add_argument("--only", metavar="NAME,...", help=f"run only these of: {', '.join(names)}")
     parser.add_argument("--json", metavar="PATH", help="also write every number as JSON to PATH")
     parser.add_argument("--no-hazards", action="store_true", help="skip the hazard demonstrations")
-    parser.add_argument("--child", choices=["blas_spin"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["blas_spin_gradcnn", "blas_spin_prange"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return blas_spin_child()
+        return blas_spin_child(args.child.rsplit("_", 1)[1])
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     only = None

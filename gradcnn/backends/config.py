@@ -1,19 +1,17 @@
-"""Every switch of the CPU kernels in one place: Numba flags, caching, threads.
+"""Every switch of the CPU kernels in one place: Numba flags and the kernel cache.
 
 Environment variables, read when the kernels first load:
 
 * ``GRADCNN_NUMBA_CACHE=0`` turns the on-disk cache of compiled kernels off.
 * ``GRADCNN_CACHE_DIR=PATH`` puts it in PATH instead of next to the package.
-* ``GRADCNN_NUM_THREADS=N`` caps the threads of the parallel kernels.
+* ``GRADCNN_NUM_THREADS=N`` sizes gradcnn's worker pool (read by ``backends.cpu``).
 
 Caching: Numba caches next to the source when the package directory is writable. Otherwise we
 point it at a user cache directory, and if that cannot be created either we compile without a cache
 — a read-only install never turns into an error.
 
-Threads: after a BLAS call OpenBLAS's threads keep spinning for a while (~0.1 s); a Numba parallel
-kernel launched then competes with them for the cores and pays a flat ~8 ms. Numba's ``workqueue``
-layer hands work to its threads without that contention, so it is selected before Numba starts any
-thread pool (unless the user already chose a layer through ``NUMBA_THREADING_LAYER``).
+Threads: the kernels are serial and release the GIL; ``backends.cpu`` runs them from its own pool.
+Numba's own thread pool is never started, so it cannot fight OpenBLAS's spinning threads.
 """
 
 import os
@@ -56,17 +54,12 @@ def cache_dir():
 
 
 def configure_numba():
-    """Set Numba's threading layer, thread count and cache directory; once, before any kernel."""
+    """Point Numba's cache where it can write; once, before any kernel is compiled."""
     global _configured
     if _configured is not None:
         return _configured
     import numba
 
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        numba.config.THREADING_LAYER = "workqueue"
-    threads = os.environ.get("GRADCNN_NUM_THREADS")
-    if threads:
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     where = cache_dir()
     if where is not None and where.name != "__pycache__":
         numba.config.CACHE_DIR = str(where)
@@ -77,8 +70,8 @@ def configure_numba():
 def jit_options(parallel=False):
     """Keyword arguments for ``numba.njit``: the same flags for every kernel.
 
-    With ``NUMBA_BOUNDSCHECK=1`` the kernels compile serially and uncached: Numba's bounds checks
-    do not raise from inside parallel (``prange``) loops, and a check that cannot fire checks nothing.
+    With ``NUMBA_BOUNDSCHECK=1`` kernels compile serially (Numba's bounds checks do not raise from
+    inside ``prange`` loops) and uncached (a checked build must not be reused by unchecked runs).
     """
     conf = configure_numba()
     checking = os.environ.get("NUMBA_BOUNDSCHECK", "0") not in ("", "0")

@@ -1,17 +1,25 @@
 """CPU backend: convolution and pooling on Numba kernels, GEMMs through NumPy's BLAS.
 
 The functions here take arrays that the ops in ``gradcnn.ops.conv`` / ``gradcnn.ops.pool`` have
-already validated, plus the geometry those ops computed; they make inputs C-contiguous, allocate
-outputs and call the kernels of :mod:`.kernels`, which is imported (and Numba with it) on first use.
+already validated, plus the geometry those ops computed; they allocate outputs and call the kernels
+of :mod:`.kernels`, which is imported (and Numba with it) on first use.
 
-Convolution is im2col + one GEMM per group over the whole batch: the column matrix is
-``(C * kh * kw, N * Ho * Wo)``, so a small convolution (LeNet) still makes one large GEMM instead of N
-small ones. Column matrices live in a per-thread workspace that grows and is reused: page-faulting a
-fresh buffer of hundreds of MB costs more than filling it.
+**One owner of the threads.** Convolution is im2col + GEMM, done chunk by chunk over the batch: a
+worker turns a few samples into a column matrix small enough to stay in cache, multiplies it with
+single-threaded BLAS, and writes its slice of the output. gradcnn's own thread pool runs the chunks;
+BLAS is held to one thread meanwhile (through threadpoolctl) and the Numba kernels are serial, so no
+two thread pools ever compete for the cores. Two costs measured on 2-core machines disappear with it:
+a Numba parallel kernel started right after a multi-threaded GEMM paid a flat ~8 ms while OpenBLAS's
+threads spun, and a whole-batch column matrix (231 MB for a VGG layer) cost more to page-fault than to
+fill. Column matrices live in per-thread workspaces that are reused from call to call.
+
+``GRADCNN_NUM_THREADS`` sets the pool size (default: the number of CPUs).
 """
 
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -21,13 +29,25 @@ __all__ = [
     "conv2d_backward_weight",
     "max_pool2d_forward",
     "max_pool2d_scatter",
+    "max_pool2d_gather",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
+    "workspace",
+    "release_workspace",
+    "num_threads",
     "warmup",
 ]
 
+#: Bytes of column matrix per chunk: big enough for an efficient GEMM, small enough for the cache.
+CHUNK_BYTES = 4 << 20
+#: Below this many bytes of work a call runs inline: dispatching to the pool would cost more.
+INLINE_BYTES = 256 << 10
+
 _kernels = None
 _local = threading.local()
+_pool = None
+_pool_lock = threading.Lock()
+_blas = None
 
 
 def _k():
@@ -39,17 +59,80 @@ def _k():
     return _kernels
 
 
-def workspace(shape, dtype):
-    """A C-contiguous scratch array of ``shape``, reused across calls on this thread. Valid until
-    the next call; never hand it to a caller."""
+def num_threads():
+    """Worker threads used for kernels (``GRADCNN_NUM_THREADS``, else the CPU count)."""
+    env = os.environ.get("GRADCNN_NUM_THREADS")
+    return max(1, int(env)) if env else max(1, os.cpu_count() or 1)
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(num_threads(), thread_name_prefix="gradcnn")
+    return _pool
+
+
+def _blas_libraries():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # no threadpoolctl, or a BLAS it cannot drive: leave BLAS alone
+            _blas = []
+    return _blas
+
+
+class _SingleThreadedBlas:
+    """Hold every BLAS library to one thread inside the block, then restore what it was."""
+
+    def __enter__(self):
+        self.saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
+        for lib, n in self.saved:
+            if n != 1:
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for lib, n in self.saved:
+            if n != 1:
+                lib.set_num_threads(n)
+        return False
+
+
+_chunk_lock = threading.Lock()
+
+
+def _over_batch(work, n, bytes_per_sample):
+    """Run ``work(a, b)`` over chunks ``[a, b)`` of ``range(n)``, on the pool when it pays."""
+    if n == 0:
+        return
+    threads = num_threads()
+    per = max(1, min(CHUNK_BYTES // max(bytes_per_sample, 1), -(-n // threads)))
+    chunks = [(a, min(n, a + per)) for a in range(0, n, per)]
+    if threads == 1 or len(chunks) == 1 or n * bytes_per_sample <= INLINE_BYTES:
+        work(0, n)  # one chunk: BLAS keeps its own threads for the one GEMM
+        return
+    # One batch at a time owns the pool and the BLAS thread setting.
+    with _chunk_lock, _SingleThreadedBlas():
+        for future in [_executor().submit(work, a, b) for a, b in chunks]:
+            future.result()
+
+
+def workspace(shape, dtype, slot=0):
+    """A C-contiguous scratch array of ``shape``, reused across calls on this thread (``slot``
+    tells apart scratch arrays needed at the same time). Valid until the next call with the same
+    slot; never hand it to a caller."""
     dtype = np.dtype(dtype)
     size = int(np.prod(shape))
     bufs = getattr(_local, "bufs", None)
     if bufs is None:
         bufs = _local.bufs = {}
-    buf = bufs.get(dtype)
+    buf = bufs.get((dtype, slot))
     if buf is None or buf.size < size:
-        buf = bufs[dtype] = np.empty(max(size, 1), dtype=dtype)
+        buf = bufs[(dtype, slot)] = np.empty(max(size, 1), dtype=dtype)
     return buf[:size].reshape(shape)
 
 
@@ -58,80 +141,133 @@ def release_workspace():
     _local.bufs = {}
 
 
-def _c(a):
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+# -- convolution --------------------------------------------------------------------------------
 
 
 def _im2col(x, ksize, stride, pads, dilation, out_hw):
+    """The column matrix of ``x`` in this thread's workspace: ``(C * kh * kw, N * Ho * Wo)``."""
     n, c = x.shape[:2]
     kh, kw = ksize
     ho, wo = out_hw
     cols = workspace((c * kh * kw, n * ho * wo), x.dtype)
-    _k()._im2col(_c(x), kh, kw, stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], ho, wo, cols)
+    _k()._im2col(x, kh, kw, stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], ho, wo, cols)
     return cols
+
+
+def _rows(gy, groups):
+    """``(n, O, Ho, Wo) -> (groups, O/g, n*Ho*Wo)`` in this thread's workspace: the GEMM layout of
+    an output gradient."""
+    n, o, ho, wo = gy.shape
+    rows = workspace((o, n, ho * wo), gy.dtype, slot=1)
+    rows[...] = gy.reshape(n, o, ho * wo).transpose(1, 0, 2)
+    return rows.reshape(groups, o // groups, n * ho * wo)
 
 
 def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
     """``(N, C, H, W) * (O, C/g, kh, kw) -> (N, O, Ho, Wo)``; ``pads`` = ((top, bottom), (left, right))."""
+    x = np.ascontiguousarray(x)
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     ho, wo = out_hw
-    cols = _im2col(x, (kh, kw), stride, pads, dilation, out_hw)
-    wm = _c(w).reshape(groups, o // groups, cg * kh * kw)
-    y = np.matmul(wm, cols.reshape(groups, cg * kh * kw, n * ho * wo))
-    y = np.ascontiguousarray(y.reshape(o, n, ho * wo).transpose(1, 0, 2)).reshape(n, o, ho, wo)
+    ck = cg * kh * kw
+    wm = np.ascontiguousarray(w).reshape(groups, o // groups, ck)
+    y = np.empty((n, o, ho, wo), dtype=x.dtype)
+
+    def work(a, b_):
+        cols = _im2col(x[a:b_], (kh, kw), stride, pads, dilation, out_hw)
+        part = np.matmul(wm, cols.reshape(groups, ck, (b_ - a) * ho * wo))
+        y[a:b_] = part.reshape(o, b_ - a, ho, wo).transpose(1, 0, 2, 3)
+
+    _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo)
     if b is not None:
         y += b.reshape(1, o, 1, 1)
     return y
 
 
-def _as_rows(gy, groups):
-    """``(N, O, Ho, Wo) -> (groups, O/g, N*Ho*Wo)``: the GEMM layout of an output gradient."""
-    n, o, ho, wo = gy.shape
-    return np.ascontiguousarray(gy.reshape(n, o, ho * wo).transpose(1, 0, 2)).reshape(groups, o // groups, n * ho * wo)
-
-
 def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
     """The adjoint of ``conv2d_forward`` in x: ``(N, O, Ho, Wo) -> (N, C, H, W)`` (conv-transpose)."""
+    gy = np.ascontiguousarray(gy)
     n, o, ho, wo = gy.shape
     _, cg, kh, kw = w.shape
     c = cg * groups
-    wm = _c(w).reshape(groups, o // groups, cg * kh * kw)
-    cols = workspace((groups, cg * kh * kw, n * ho * wo), gy.dtype)
-    np.matmul(wm.transpose(0, 2, 1), _as_rows(gy, groups), out=cols)
+    ck = cg * kh * kw
+    wt = np.ascontiguousarray(w).reshape(groups, o // groups, ck).transpose(0, 2, 1)
     out = np.empty((n, c) + tuple(in_hw), dtype=gy.dtype)
-    _k()._col2im(cols.reshape(c * kh * kw, n * ho * wo), kh, kw, stride[0], stride[1], pads[0][0],
-                 pads[1][0], dilation[0], dilation[1], ho, wo, out)
+
+    def work(a, b_):
+        cols = workspace((groups, ck, (b_ - a) * ho * wo), gy.dtype)
+        np.matmul(wt, _rows(gy[a:b_], groups), out=cols)
+        _k()._col2im(cols.reshape(c * kh * kw, (b_ - a) * ho * wo), kh, kw, stride[0], stride[1],
+                     pads[0][0], pads[1][0], dilation[0], dilation[1], ho, wo, out[a:b_])
+
+    _over_batch(work, n, gy.dtype.itemsize * ck * groups * ho * wo)
     return out
 
 
 def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
-    """The gradient of ``conv2d_forward`` in w: ``x (N, C, H, W), gy (N, O, Ho, Wo) -> (O, C/g, kh, kw)``."""
+    """The gradient of ``conv2d_forward`` in w: ``x (N, C, H, W), gy (N, O, Ho, Wo) -> (O, C/g, kh, kw)``.
+    Each worker sums its chunks into its own partial; the partials are added at the end."""
+    x = np.ascontiguousarray(x)
+    gy = np.ascontiguousarray(gy)
     n, c = x.shape[:2]
     o, ho, wo = gy.shape[1:]
     kh, kw = ksize
     cg = c // groups
-    cols = _im2col(x, ksize, stride, pads, dilation, (ho, wo))
-    rows = _as_rows(gy, groups)
-    gw = np.matmul(rows, cols.reshape(groups, cg * kh * kw, n * ho * wo).transpose(0, 2, 1))
-    return gw.reshape(o, cg, kh, kw)
+    ck = cg * kh * kw
+    partials = {}
+
+    def work(a, b_):
+        cols = _im2col(x[a:b_], ksize, stride, pads, dilation, (ho, wo))
+        cols = cols.reshape(groups, ck, (b_ - a) * ho * wo).transpose(0, 2, 1)
+        part = np.matmul(_rows(gy[a:b_], groups), cols)
+        key = threading.get_ident()
+        if key in partials:
+            partials[key] += part
+        else:
+            partials[key] = part
+
+    _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo)
+    if not partials:
+        return np.zeros((o, cg, kh, kw), dtype=x.dtype)
+    total = None
+    for part in partials.values():
+        total = part if total is None else total + part
+    return total.reshape(o, cg, kh, kw)
+
+
+# -- pooling ------------------------------------------------------------------------------------
+
+
+def _plane_bytes(a):
+    return a.dtype.itemsize * int(np.prod(a.shape[1:]))
 
 
 def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
     """Max over windows given per output row/column; returns values and flat argmax indices."""
+    x = np.ascontiguousarray(x)
     n, c = x.shape[:2]
     out = np.empty((n, c) + tuple(out_hw), dtype=x.dtype)
     idx = np.empty((n, c) + tuple(out_hw), dtype=np.int64)
-    _k()._max_pool_fwd(_c(x), hstart, hcount, dh, wstart, wcount, dw, out, idx)
+
+    def work(a, b):
+        _k()._max_pool_fwd(x[a:b], hstart, hcount, dh, wstart, wcount, dw, out[a:b], idx[a:b])
+
+    _over_batch(work, n, _plane_bytes(x))
     return out, idx
 
 
 def max_pool2d_scatter(g, idx, in_hw):
     """``zeros(N, C, H, W)`` with ``g`` added at the flat positions ``idx`` (max-pool backward)."""
     n, c = g.shape[:2]
-    out = np.empty((n, c, in_hw[0] * in_hw[1]), dtype=g.dtype)
     m = g.shape[2] * g.shape[3]
-    _k()._max_pool_scatter(_c(g).reshape(n, c, m), _c(idx).reshape(n, c, m), out)
+    g3 = np.ascontiguousarray(g).reshape(n, c, m)
+    i3 = np.ascontiguousarray(idx).reshape(n, c, m)
+    out = np.empty((n, c, in_hw[0] * in_hw[1]), dtype=g.dtype)
+
+    def work(a, b):
+        _k()._max_pool_scatter(g3[a:b], i3[a:b], out[a:b])
+
+    _over_batch(work, n, _plane_bytes(out))
     return out.reshape((n, c) + tuple(in_hw))
 
 
@@ -145,16 +281,26 @@ def max_pool2d_gather(gg, idx):
 
 
 def avg_pool2d_forward(x, hs, he, ws, we, div):
+    x = np.ascontiguousarray(x)
     n, c = x.shape[:2]
     out = np.empty((n, c) + div.shape, dtype=x.dtype)
-    _k()._avg_pool_fwd(_c(x), hs, he, ws, we, div, out)
+
+    def work(a, b):
+        _k()._avg_pool_fwd(x[a:b], hs, he, ws, we, div, out[a:b])
+
+    _over_batch(work, n, _plane_bytes(x))
     return out
 
 
 def avg_pool2d_backward(g, hs, he, ws, we, div, in_hw):
+    g = np.ascontiguousarray(g)
     n, c = g.shape[:2]
     out = np.empty((n, c) + tuple(in_hw), dtype=g.dtype)
-    _k()._avg_pool_bwd(_c(g), hs, he, ws, we, div, out)
+
+    def work(a, b):
+        _k()._avg_pool_bwd(g[a:b], hs, he, ws, we, div, out[a:b])
+
+    _over_batch(work, n, _plane_bytes(out))
     return out
 
 
