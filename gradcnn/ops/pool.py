@@ -173,9 +173,14 @@ def _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
     return k, s, p, d, out
 
 
-def _max_dim(out, k, s, p, d):
+def _max_dim(out, n, k, s, p, d):
+    """Per output: the first tap inside the input and the number of taps inside it (the kernel
+    then needs no bounds checks). A window wholly in the padding gets no taps."""
     start = np.arange(out, dtype=np.int64) * s - p
-    return start, np.full(out, k, dtype=np.int64), d
+    first = np.where(start < 0, -(start // d), 0)  # taps skipped on the left: ceil(-start / d)
+    last = np.minimum(k - 1, (n - 1 - start) // d)  # last tap inside the input
+    count = np.maximum(last - first + 1, 0)
+    return start + first * d, count, d
 
 
 def _avg_dim(out, n, k, s, p, count_include_pad):
@@ -202,7 +207,7 @@ def _run_max(input, nd, win, return_indices, op):
         y = reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
         idx = idx.reshape(idx.shape[0], idx.shape[1], idx.shape[3])
     if return_indices:
-        return y, Tensor._make(idx)
+        return y, Tensor._make(idx.astype(np.int64))  # int64, as PyTorch returns them
     return y
 
 
@@ -216,7 +221,8 @@ def _run_avg(input, nd, win):
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, s, p, d, out = _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
-    dims = [_max_dim(o, ki, si, pi, di) for o, ki, si, pi, di in zip(out, k, s, p, d)]
+    sizes = input.shape[2:]
+    dims = [_max_dim(o, n, ki, si, pi, di) for o, n, ki, si, pi, di in zip(out, sizes, k, s, p, d)]
     if nd == 1:
         zero, one, _ = _unit_dim()
         dims = [(zero, one, 1)] + dims

@@ -128,3 +128,37 @@ def test_kernels_raise_on_out_of_range_index_when_bounds_checked(tmp_path):
     env = {**__import__("os").environ, "NUMBA_BOUNDSCHECK": "1", "GRADCNN_NUMBA_CACHE": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.stdout.strip() == "raised", out.stderr
+
+
+def _conv_all_grads(x, w, b, **kw):
+    xt = gradcnn.tensor(x, requires_grad=True)
+    wt = gradcnn.tensor(w, requires_grad=True)
+    bt = gradcnn.tensor(b, requires_grad=True)
+    y = F.conv2d(xt, wt, bt, **kw)
+    gy = np.cos(np.arange(y.numel())).reshape(y.shape)
+    y.backward(gradcnn.tensor(gy))
+    return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+@pytest.mark.parametrize(
+    "kw", [dict(stride=2, padding=1, groups=2), dict(padding="same", dilation=2), dict(kernel=1, groups=4)]
+)
+def test_batch_chunks_on_the_worker_pool_match_one_inline_chunk(monkeypatch, kw):
+    # Big enough that the backend splits the batch into chunks for its worker threads; then the
+    # same call forced inline must agree exactly with it and with the reference.
+    from gradcnn.backends import cpu
+
+    kw = dict(kw)
+    k = kw.pop("kernel", 3)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((9, 8, 11, 10))
+    w = rng.standard_normal((12, 8 // kw.get("groups", 1), k, k))
+    b = rng.standard_normal(12)
+    monkeypatch.setattr(cpu, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(cpu, "INLINE_BYTES", 0)
+    chunked = _conv_all_grads(x, w, b, **kw)
+    monkeypatch.setattr(cpu, "INLINE_BYTES", 1 << 40)
+    inline = _conv_all_grads(x, w, b, **kw)
+    for a, c in zip(chunked, inline):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(chunked[0], ref_conv_nd(x, w, b, **kw), rtol=1e-10, atol=1e-10)

@@ -104,3 +104,33 @@ def t(shape, dtype=np.float64):
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_dilated_window_wholly_in_padding_gives_minus_inf_and_no_gradient():
+    # input 1, kernel 2, dilation 2, padding 1: taps at -1 and 1, both outside the input
+    x = gradcnn.tensor(np.array([[[3.0]]]), requires_grad=True)
+    y, idx = F.max_pool1d(x, 2, stride=1, padding=1, dilation=2, return_indices=True)
+    assert y.shape == (1, 1, 1) and y.item() == -np.inf and idx.item() == -1
+    y.backward(gradcnn.ones_like(y))
+    assert x.grad.item() == 0.0
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_batch_chunks_on_the_worker_pool_match_the_reference(monkeypatch, pool):
+    from gradcnn.backends import cpu
+
+    monkeypatch.setattr(cpu, "CHUNK_BYTES", 2_000)
+    monkeypatch.setattr(cpu, "INLINE_BYTES", 0)
+    rng = np.random.default_rng(5)
+    x = rng.permutation(7 * 3 * 9 * 8).reshape(7, 3, 9, 8).astype(np.float64)
+    xt = gradcnn.tensor(x, requires_grad=True)
+    if pool == "max":
+        y = F.max_pool2d(xt, 3, 2, padding=1)
+        expected = ref_max_pool_nd(x, 3, 2, padding=1)[0]
+    else:
+        y = F.avg_pool2d(xt, 3, 2, padding=1, count_include_pad=False)
+        expected = ref_avg_pool_nd(x, 3, 2, padding=1, count_include_pad=False)
+    np.testing.assert_allclose(y.detach().numpy(), expected)
+    y.sum().backward()
+    assert xt.grad.shape == x.shape and np.isfinite(xt.grad.numpy()).all()
+    assert xt.grad.numpy().sum() == pytest.approx(y.numel() if pool == "max" else y.numel())

@@ -163,6 +163,14 @@ def _rows(gy, groups):
     return rows.reshape(groups, o // groups, n * ho * wo)
 
 
+def _pointwise(ksize, stride, pads, in_hw, out_hw):
+    """A 1x1 convolution with stride 1, no padding and equal input and output sizes (a transposed
+    one can add output_padding): a plain matrix product per sample, with no column matrix to
+    build. It runs as one batched GEMM on BLAS's own threads."""
+    return (tuple(ksize) == (1, 1) and tuple(stride) == (1, 1) and tuple(pads) == ((0, 0), (0, 0))
+            and tuple(in_hw) == tuple(out_hw))
+
+
 def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
     """``(N, C, H, W) * (O, C/g, kh, kw) -> (N, O, Ho, Wo)``; ``pads`` = ((top, bottom), (left, right))."""
     x = np.ascontiguousarray(x)
@@ -171,6 +179,11 @@ def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
     ho, wo = out_hw
     ck = cg * kh * kw
     wm = np.ascontiguousarray(w).reshape(groups, o // groups, ck)
+    if _pointwise((kh, kw), stride, pads, x.shape[2:], out_hw):
+        y = np.matmul(wm, x.reshape(n, groups, cg, ho * wo)).reshape(n, o, ho, wo)
+        if b is not None:
+            y += b.reshape(1, o, 1, 1)
+        return y
     y = np.empty((n, o, ho, wo), dtype=x.dtype)
 
     def work(a, b_):
@@ -192,6 +205,8 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
     c = cg * groups
     ck = cg * kh * kw
     wt = np.ascontiguousarray(w).reshape(groups, o // groups, ck).transpose(0, 2, 1)
+    if _pointwise((kh, kw), stride, pads, in_hw, (ho, wo)):
+        return np.matmul(wt, gy.reshape(n, groups, o // groups, ho * wo)).reshape((n, c) + tuple(in_hw))
     out = np.empty((n, c) + tuple(in_hw), dtype=gy.dtype)
 
     def work(a, b_):
@@ -214,6 +229,10 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     kh, kw = ksize
     cg = c // groups
     ck = cg * kh * kw
+    if _pointwise(ksize, stride, pads, x.shape[2:], (ho, wo)):
+        xs = x.reshape(n, groups, cg, ho * wo).transpose(1, 2, 0, 3).reshape(groups, cg, n * ho * wo)
+        gw = np.matmul(_rows(gy, groups), xs.transpose(0, 2, 1))
+        return gw.reshape(o, cg, 1, 1)
     partials = {}
 
     def work(a, b_):
@@ -243,11 +262,14 @@ def _plane_bytes(a):
 
 
 def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
-    """Max over windows given per output row/column; returns values and flat argmax indices."""
+    """Max over windows given per output row/column; returns values and flat argmax indices
+    (int32: a position within one H x W plane)."""
     x = np.ascontiguousarray(x)
+    if x.shape[2] * x.shape[3] >= 2**31:
+        raise ValueError("max_pool2d_forward: planes of 2**31 elements or more are not supported")
     n, c = x.shape[:2]
     out = np.empty((n, c) + tuple(out_hw), dtype=x.dtype)
-    idx = np.empty((n, c) + tuple(out_hw), dtype=np.int64)
+    idx = np.empty((n, c) + tuple(out_hw), dtype=np.int32)  # a position within one plane
 
     def work(a, b):
         _k()._max_pool_fwd(x[a:b], hstart, hcount, dh, wstart, wcount, dw, out[a:b], idx[a:b])

@@ -95,9 +95,10 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
 
 @njit(**_OPTS)
 def _max_pool_fwd(x, hstart, hcount, dh, wstart, wcount, dw, out, idx):
-    """Window (oh, ow) covers rows hstart[oh] + a*dh (a < hcount[oh]) and likewise columns;
-    positions outside the input are skipped. ``idx`` gets the flat (ih*W + iw) position of the max
-    (-1 for a window with no input element); NaN wins, as in PyTorch."""
+    """Window (oh, ow) covers rows hstart[oh] + a*dh (a < hcount[oh]) and likewise columns, all
+    inside the input (the caller clips windows to the input first). ``idx`` gets the flat
+    (ih*W + iw) position of the max, or -1 (and the value -inf) for an empty window. The first
+    maximum wins; a NaN always wins (the last one seen), as in PyTorch."""
     n_, c_, h_, w_ = x.shape
     ho = out.shape[2]
     wo = out.shape[3]
@@ -105,26 +106,25 @@ def _max_pool_fwd(x, hstart, hcount, dh, wstart, wcount, dw, out, idx):
     of = out.ravel()
     idf = idx.ravel()
     for t in range(n_ * c_):
-        plane = _u(t * h_ * w_)
+        plane = t * h_ * w_
         for oh in range(ho):
             for ow in range(wo):
-                best = xf[plane]
-                at = -1
-                for a in range(hcount[oh]):
-                    ih = hstart[oh] + a * dh
-                    if ih < 0 or ih >= h_:
-                        continue
-                    for b in range(wcount[ow]):
-                        iw = wstart[ow] + b * dw
-                        if iw < 0 or iw >= w_:
-                            continue
-                        v = xf[plane + _u(ih * w_ + iw)]
-                        if at < 0 or v > best or (v != v and best == best):
-                            best = v
-                            at = ih * w_ + iw
                 o = _u((t * ho + oh) * wo + ow)
-                # A dilated window can miss the input entirely: -inf, and no index to route to.
-                of[o] = best if at >= 0 else -np.inf
+                if hcount[oh] == 0 or wcount[ow] == 0:
+                    of[o] = -np.inf
+                    idf[o] = -1
+                    continue
+                at = hstart[oh] * w_ + wstart[ow]
+                best = xf[_u(plane + at)]
+                for a in range(hcount[oh]):
+                    row = (hstart[oh] + a * dh) * w_
+                    for b in range(wcount[ow]):
+                        pos = row + wstart[ow] + b * dw
+                        v = xf[_u(plane + pos)]
+                        if v > best or v != v:
+                            best = v
+                            at = pos
+                of[o] = best
                 idf[o] = at
 
 
@@ -192,7 +192,7 @@ def warmup_calls(dtype):
     start = np.array([0, 1], dtype=np.int64)
     count = np.array([2, 2], dtype=np.int64)
     out = np.empty((1, 1, 2, 2), dtype=dtype)
-    idx = np.empty((1, 1, 2, 2), dtype=np.int64)
+    idx = np.empty((1, 1, 2, 2), dtype=np.int32)
     _max_pool_fwd(x, start, count, 1, start, count, 1, out, idx)
     _max_pool_scatter(out.reshape(1, 1, 4), idx.reshape(1, 1, 4), np.empty((1, 1, 9), dtype=dtype))
     end = start + count
