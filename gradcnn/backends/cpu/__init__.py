@@ -44,7 +44,6 @@ CHUNK_BYTES = 4 << 20
 INLINE_BYTES = 256 << 10
 
 _kernels = None
-_local = threading.local()
 _pool = None
 _pool_lock = threading.Lock()
 _blas = None
@@ -121,15 +120,18 @@ def _over_batch(work, n, bytes_per_sample):
             future.result()
 
 
+_workspaces = {}  # thread id -> {(dtype, slot): buffer}; each thread touches only its own entry
+
+
 def workspace(shape, dtype, slot=0):
     """A C-contiguous scratch array of ``shape``, reused across calls on this thread (``slot``
     tells apart scratch arrays needed at the same time). Valid until the next call with the same
     slot; never hand it to a caller."""
     dtype = np.dtype(dtype)
     size = int(np.prod(shape))
-    bufs = getattr(_local, "bufs", None)
+    bufs = _workspaces.get(threading.get_ident())
     if bufs is None:
-        bufs = _local.bufs = {}
+        bufs = _workspaces[threading.get_ident()] = {}
     buf = bufs.get((dtype, slot))
     if buf is None or buf.size < size:
         buf = bufs[(dtype, slot)] = np.empty(max(size, 1), dtype=dtype)
@@ -137,8 +139,9 @@ def workspace(shape, dtype, slot=0):
 
 
 def release_workspace():
-    """Free this thread's scratch buffers (they are re-created on demand)."""
-    _local.bufs = {}
+    """Free every thread's scratch buffers (they are re-created on demand). Not to be called
+    while a kernel runs."""
+    _workspaces.clear()
 
 
 # -- convolution --------------------------------------------------------------------------------

@@ -108,18 +108,22 @@ def _max_pool_fwd(x, hstart, hcount, dh, wstart, wcount, dw, out, idx):
     for t in range(n_ * c_):
         plane = t * h_ * w_
         for oh in range(ho):
+            h0 = hstart[_u(oh)]
+            hn = hcount[_u(oh)]
             for ow in range(wo):
+                w0 = wstart[_u(ow)]
+                wn = wcount[_u(ow)]
                 o = _u((t * ho + oh) * wo + ow)
-                if hcount[oh] == 0 or wcount[ow] == 0:
+                if hn == 0 or wn == 0:
                     of[o] = -np.inf
                     idf[o] = -1
                     continue
-                at = hstart[oh] * w_ + wstart[ow]
+                at = h0 * w_ + w0
                 best = xf[_u(plane + at)]
-                for a in range(hcount[oh]):
-                    row = (hstart[oh] + a * dh) * w_
-                    for b in range(wcount[ow]):
-                        pos = row + wstart[ow] + b * dw
+                for a in range(hn):
+                    row = (h0 + a * dh) * w_ + w0
+                    for b in range(wn):
+                        pos = row + b * dw
                         v = xf[_u(plane + pos)]
                         if v > best or v != v:
                             best = v
