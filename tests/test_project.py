@@ -37,14 +37,25 @@ def test_public_names_exist():
         assert callable(getattr(F, name)), name
 
 
-def test_example_trains(tmp_path):
+def _example(name):
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_mlp_example_trains():
     import pytest
 
     pytest.importorskip("sklearn")
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        import train_digits_mlp
-    finally:
-        sys.path.pop(0)
-    acc = train_digits_mlp.main(["--epochs", "8"])
-    assert acc > 0.85
+    assert _example("train_digits_mlp").main(["--epochs", "8"]) > 0.85
+
+
+def test_cnn_example_trains():
+    import pytest
+
+    pytest.importorskip("sklearn")
+    assert _example("train_digits_cnn").main(["--epochs", "4"]) > 0.9
