@@ -41,7 +41,7 @@ __all__ = [
 #: Bytes of column matrix per chunk: big enough for an efficient GEMM, small enough for the cache.
 CHUNK_BYTES = 4 << 20
 #: Below this many bytes of work a call runs inline: dispatching to the pool would cost more.
-INLINE_BYTES = 256 << 10
+INLINE_BYTES = 8 << 20
 
 _kernels = None
 _pool = None
