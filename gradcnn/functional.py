@@ -16,7 +16,7 @@ from .ops.loss import (
     mse_loss,
     nll_loss,
 )
-from .ops.norm import batch_norm
+from .ops.norm import batch_norm, local_response_norm
 from .ops.pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -27,7 +27,7 @@ from .ops.pool import (
     max_pool1d,
     max_pool2d,
 )
-from .ops.shape import pad
+from .ops.shape import embedding, pad
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -47,9 +47,11 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "elu",
+    "embedding",
     "l1_loss",
     "leaky_relu",
     "linear",
+    "local_response_norm",
     "log_softmax",
     "maxout",
     "mse_loss",

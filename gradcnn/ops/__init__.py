@@ -15,20 +15,20 @@ from .linalg import linear, matmul
 from .loss import (
     binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
 )
-from .norm import batch_norm
+from .norm import batch_norm, local_response_norm
 from .reduction import (
     amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var,
 )
 from .shape import (
-    broadcast_to, cat, chunk, clone, expand, flatten, getitem, index_put, pad, permute, reshape,
+    broadcast_to, cat, chunk, clone, embedding, expand, flatten, getitem, index_put, pad, permute, reshape,
     split, squeeze, stack, sum_to, transpose, unsqueeze, view,
 )
 
 __all__ = [
     "abs", "add", "amax", "amin", "argmax", "argmin", "batch_norm",
     "binary_cross_entropy_with_logits", "broadcast_to", "cast", "cat", "chunk", "clamp", "clone",
-    "cross_entropy", "div", "dropout", "elu", "eq", "exp", "expand", "flatten", "ge", "getitem",
-    "gt", "index_put", "l1_loss", "le", "leaky_relu", "linear", "log", "log1p", "log_softmax",
+    "cross_entropy", "div", "dropout", "elu", "embedding", "eq", "exp", "expand", "flatten", "ge", "getitem",
+    "gt", "index_put", "l1_loss", "le", "leaky_relu", "linear", "local_response_norm", "log", "log1p", "log_softmax",
     "logsumexp", "lt", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum", "mse_loss",
     "mul", "ne", "neg", "nll_loss", "pad", "permute", "pow", "prelu", "relu", "reshape", "rrelu",
     "sigmoid", "sign", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",

@@ -15,7 +15,7 @@ from .elementwise import sqrt
 from .reduction import mean
 from .shape import as_tensor_arg, reshape
 
-__all__ = ["batch_norm"]
+__all__ = ["batch_norm", "local_response_norm"]
 
 
 def _check_stat(t, name, channels, input):
@@ -76,3 +76,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         out = out + reshape(bias, bshape)
     return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """AlexNet's local response normalization across channels, as PyTorch computes it:
+    ``x / (k + alpha * mean(x^2 over size neighbouring channels)) ** beta``, the window zero-padded
+    by ``size // 2`` before and ``(size - 1) // 2`` after. A composite of differentiable ops."""
+    from .pool import avg_pool2d
+    from .shape import pad
+
+    as_tensor_arg(input, "local_response_norm")
+    if input.ndim < 3:
+        raise ShapeError(f"local_response_norm: input must be (N, C, *) with at least 3 dims, got {input.shape}")
+    if not isinstance(size, numbers.Integral) or size < 1:
+        raise ShapeError(f"local_response_norm: size must be a positive int, got {size!r}")
+    n, c = input.shape[:2]
+    squares = reshape(input * input, (n, 1, c, -1))
+    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    mean_sq = reshape(avg_pool2d(squares, (size, 1), stride=1), input.shape)
+    return input / (mean_sq * alpha + k) ** beta

@@ -34,6 +34,7 @@ __all__ = [
     "pad",
     "clone",
     "as_tensor_arg",
+    "embedding",
 ]
 
 
@@ -519,3 +520,26 @@ class Clone(Function):
 def clone(x):
     """A copy of ``x`` with its own memory; gradients flow through."""
     return Clone.apply(x)
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input`` (any shape): the
+    output has shape ``input.shape + (dim,)``. Rows picked at ``padding_idx`` come out as zeros and
+    pass no gradient, as in PyTorch."""
+    as_tensor_arg(weight, "embedding", "weight")
+    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: input must hold integer indices, got {idx.dtype.name}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
+    num = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexOutOfRangeError(f"embedding: index {bad} is outside [0, {num}) for weight {weight.shape}")
+    out = getitem(weight, (idx,), _checked=True)
+    if padding_idx is not None:
+        from .elementwise import where
+
+        keep = (idx != (padding_idx % num))[..., None]
+        out = where(keep, out, 0.0)
+    return out

@@ -223,3 +223,24 @@ def test_errors(call, error, message):
     with pytest.raises(error, match=message) as info:
         call()
     assert type(info.value) is error
+
+
+def _lrn_reference(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    # x / (k + alpha / size * sum of x^2 over channels [c - size//2, c + (size-1)//2]) ** beta
+    c = x.shape[1]
+    out = np.empty_like(x)
+    for ch in range(c):
+        lo, hi = max(0, ch - size // 2), min(c, ch + (size - 1) // 2 + 1)
+        window = (x[:, lo:hi] ** 2).sum(axis=1)
+        out[:, ch] = x[:, ch] / (k + alpha / size * window) ** beta
+    return out
+
+
+test_local_response_norm = op_test(
+    F.local_response_norm,
+    _lrn_reference,
+    [arrays(st.tuples(st.integers(1, 2), st.integers(1, 6), st.integers(1, 3), st.integers(1, 3)))],
+    kwargs=st.fixed_dictionaries({"size": st.integers(1, 5), "alpha": st.sampled_from([1e-4, 0.1, 1.0]),
+                                  "beta": st.sampled_from([0.5, 0.75]), "k": st.sampled_from([1.0, 2.0])}),
+    second_order=True,
+)

@@ -1,0 +1,116 @@
+"""Containers: ``Sequential`` (call in order), ``ModuleList`` and ``ModuleDict`` (hold and register)."""
+
+from collections import OrderedDict
+
+from ..errors import DTypeError, IndexOutOfRangeError
+from .module import Module
+
+__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+
+
+def _check(module, where):
+    if not isinstance(module, Module):
+        raise DTypeError(f"{where}: expected a Module, got {type(module).__name__}")
+    return module
+
+
+class Sequential(Module):
+    """Modules called one after the other: ``Sequential(conv, relu, pool)`` or
+    ``Sequential(OrderedDict(conv=..., relu=...))`` for named children."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, _check(m, f"Sequential[{name!r}]"))
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), _check(m, f"Sequential[{i}]"))
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        if not -len(items) <= index < len(items):
+            raise IndexOutOfRangeError(f"Sequential: index {index} is out of range for {len(items)} modules")
+        return items[index][1]
+
+    def append(self, module):
+        self.add_module(str(len(self)), _check(module, "Sequential.append"))
+        return self
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+
+class ModuleList(Module):
+    """A list of modules, registered so their parameters are found; indexable and iterable."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        if not -len(items) <= index < len(items):
+            raise IndexOutOfRangeError(f"ModuleList: index {index} is out of range for {len(items)} modules")
+        return items[index]
+
+    def append(self, module):
+        self.add_module(str(len(self)), _check(module, "ModuleList.append"))
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class ModuleDict(Module):
+    """A dict of modules, registered so their parameters are found; keeps insertion order."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for name, m in (modules or {}).items():
+            self[name] = m
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, _check(module, f"ModuleDict[{key!r}]"))
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()

@@ -1,0 +1,115 @@
+"""Every built-in layer goes through gradcnn.testing.check_layer, the same call plugin authors use."""
+
+import numpy as np
+from hypothesis import strategies as st
+
+import gradcnn.nn as nn
+from gradcnn.testing import arrays, check_layer
+
+
+def image(channels=2, size=5):
+    return lambda cfg: (2, cfg.get("in_channels", channels), size, size)
+
+
+def test_linear():
+    check_layer(nn.Linear, lambda cfg: (3, cfg["in_features"]),
+                config=st.fixed_dictionaries({"in_features": st.integers(1, 4), "out_features": st.integers(1, 3),
+                                              "bias": st.booleans()}),
+                output_shape=lambda shape, cfg: (3, cfg["out_features"]))
+
+
+def test_conv1d():
+    check_layer(nn.Conv1d, lambda cfg: (2, cfg["in_channels"], 6),
+                config=st.fixed_dictionaries({"in_channels": st.sampled_from([2, 4]), "out_channels": st.just(2),
+                                              "kernel_size": st.integers(1, 3), "stride": st.integers(1, 2),
+                                              "padding": st.sampled_from([0, 1, "same"]),
+                                              "groups": st.sampled_from([1, 2])}))
+
+
+def test_conv2d():
+    check_layer(nn.Conv2d, image(),
+                config=st.fixed_dictionaries({"in_channels": st.just(2), "out_channels": st.sampled_from([2, 4]),
+                                              "kernel_size": st.integers(1, 3), "stride": st.integers(1, 2),
+                                              "padding": st.sampled_from([0, 1, "same", "full"]),
+                                              "dilation": st.integers(1, 2), "groups": st.sampled_from([1, 2]),
+                                              "bias": st.booleans()}))
+
+
+def test_conv_transpose1d():
+    check_layer(nn.ConvTranspose1d, (2, 2, 4),
+                config=st.fixed_dictionaries({"in_channels": st.just(2), "out_channels": st.just(2),
+                                              "kernel_size": st.integers(1, 3), "stride": st.integers(1, 2)}))
+
+
+def test_conv_transpose2d():
+    check_layer(nn.ConvTranspose2d, (1, 2, 3, 3),
+                config=st.fixed_dictionaries({"in_channels": st.just(2), "out_channels": st.sampled_from([2, 4]),
+                                              "kernel_size": st.integers(1, 3), "stride": st.integers(1, 2),
+                                              "padding": st.integers(0, 1), "groups": st.sampled_from([1, 2])}))
+
+
+def _distinct(shape):
+    # tie-free values for max-based layers: a permutation, spaced well beyond the finite-difference step
+    return st.permutations(range(int(np.prod(shape)))).map(
+        lambda p: (np.array(p, dtype=np.float64).reshape(shape) - len(p) / 2) * 0.1)
+
+
+def test_max_pools():
+    check_layer(nn.MaxPool2d, None, input=_distinct((2, 2, 5, 5)),
+                config=st.fixed_dictionaries({"kernel_size": st.integers(1, 3), "stride": st.integers(1, 2)}))
+    check_layer(nn.MaxPool1d, None, input=_distinct((2, 2, 7)),
+                config=st.fixed_dictionaries({"kernel_size": st.integers(2, 3), "ceil_mode": st.booleans()}))
+    check_layer(nn.AdaptiveMaxPool1d, None, input=_distinct((2, 3, 7)), config={"output_size": 1},
+                output_shape=(2, 3, 1))
+    check_layer(nn.AdaptiveMaxPool2d, None, input=_distinct((1, 2, 5, 4)), config={"output_size": (2, 3)})
+
+
+def test_avg_pools():
+    check_layer(nn.AvgPool2d, (2, 2, 5, 5),
+                config=st.fixed_dictionaries({"kernel_size": st.integers(1, 3), "stride": st.integers(1, 2),
+                                              "ceil_mode": st.booleans(), "count_include_pad": st.booleans()}))
+    check_layer(nn.AvgPool1d, (2, 2, 6), config={"kernel_size": 3, "stride": 2, "padding": 1})
+    check_layer(nn.AdaptiveAvgPool2d, (2, 3, 5, 5), config={"output_size": 1}, output_shape=(2, 3, 1, 1))
+    check_layer(nn.AdaptiveAvgPool1d, (2, 3, 7), config={"output_size": 3})
+
+
+def test_shape_layers():
+    check_layer(nn.Flatten, (2, 3, 2, 2), output_shape=(2, 12))
+    check_layer(nn.Identity, (3, 4), output_shape=(3, 4))
+
+
+def test_activations():
+    check_layer(nn.ReLU, (3, 4), avoid=(0,))
+    check_layer(nn.LeakyReLU, (3, 4), avoid=(0,), config={"negative_slope": 0.2})
+    check_layer(nn.PReLU, (2, 3, 4), avoid=(0,), config=st.sampled_from([{}, {"num_parameters": 3}]))
+    check_layer(nn.RReLU, (3, 4), avoid=(0,))
+    check_layer(nn.ELU, (3, 4), avoid=(0,), config={"alpha": 0.7})
+    check_layer(nn.Sigmoid, (3, 4))
+    check_layer(nn.Tanh, (3, 4))
+    check_layer(nn.Softmax, (3, 4), config={"dim": 1})
+    check_layer(nn.LogSoftmax, (3, 4), config={"dim": -1})
+    check_layer(nn.Maxout, None, input=_distinct((2, 6, 3)), config={"pieces": 3}, output_shape=(2, 2, 3))
+
+
+def test_dropout():
+    check_layer(nn.Dropout, (4, 5), config=st.sampled_from([{"p": 0.0}, {"p": 0.3}, {"p": 0.5}]))
+
+
+def test_batch_norms():
+    check_layer(nn.BatchNorm1d, st.sampled_from([(4, 3), (3, 3, 4)]), config={"num_features": 3}, min_value=-3)
+    check_layer(nn.BatchNorm2d, (3, 2, 3, 3),
+                config=st.fixed_dictionaries({"num_features": st.just(2), "affine": st.booleans(),
+                                              "track_running_stats": st.booleans(),
+                                              "momentum": st.sampled_from([0.1, None])}))
+
+
+def test_local_response_norm():
+    check_layer(nn.LocalResponseNorm, (2, 5, 3, 3), config=st.fixed_dictionaries(
+        {"size": st.integers(1, 4), "alpha": st.just(0.1), "beta": st.just(0.75), "k": st.just(2.0)}))
+
+
+def test_embedding():
+    check_layer(nn.Embedding, None, input=arrays((2, 5), dtype=np.int64, min_value=0, max_value=6),
+                config=st.fixed_dictionaries({"num_embeddings": st.just(7), "embedding_dim": st.integers(1, 3),
+                                              "padding_idx": st.sampled_from([None, 0])}),
+                output_shape=lambda shape, cfg: shape + (cfg["embedding_dim"],))
