@@ -6,13 +6,14 @@ first use).
 
 import numpy as _np
 
-from . import functional, ops, random, testing  # noqa: F401  (ops attaches Tensor methods)
+from . import functional, nn, ops, random, testing  # noqa: F401  (ops attaches Tensor methods)
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
     ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
 from .errors import GradcnnError
+from .hookspecs import hookimpl
 from .ops import (
     abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten, log, log1p, logsumexp,
     matmul, max, maximum, mean, min, minimum, permute, reshape, sigmoid, split, sqrt, squeeze,
@@ -34,6 +35,21 @@ def warmup(verbose=False):
         print(f"gradcnn: kernels ready in {seconds:.2f} s")
     return seconds
 
+
+# The registries live in gradcnn.plugins, imported on first use so that ``import gradcnn`` neither
+# imports nor loads any plugin.
+_PLUGIN_API = ("create_dataset", "create_layer", "create_model", "list_datasets", "list_layers",
+               "list_models", "plugin_report")
+
+
+def __getattr__(name):
+    if name in _PLUGIN_API:
+        from . import plugins
+
+        return getattr(plugins, name)
+    raise AttributeError(f"module 'gradcnn' has no attribute {name!r}")
+
+
 float16 = _np.dtype(_np.float16)
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -49,13 +65,14 @@ long = int64
 
 __all__ = [
     "Function", "GradcnnError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
-    "as_tensor", "bool_", "cat", "chunk", "clamp", "double", "empty", "empty_like",
-    "enable_grad", "exp", "eye", "flatten", "float", "float16", "float32", "float64",
-    "from_numpy", "full", "full_like", "functional", "get_rng_state", "grad", "int16", "int32",
-    "int64", "int8", "is_grad_enabled", "linspace", "log", "log1p", "logsumexp", "long",
-    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "no_grad", "ones",
-    "ones_like", "permute", "rand", "rand_like", "randint", "randn", "randn_like", "random",
-    "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid", "split", "sqrt",
+    "as_tensor", "bool_", "cat", "chunk", "clamp", "create_dataset", "create_layer",
+    "create_model", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten",
+    "float", "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional",
+    "get_rng_state", "grad", "hookimpl", "int16", "int32", "int64", "int8", "is_grad_enabled",
+    "linspace", "list_datasets", "list_layers", "list_models", "log", "log1p", "logsumexp", "long",
+    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "nn", "no_grad", "ones",
+    "ones_like", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
+    "random", "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid", "split", "sqrt",
     "squeeze", "stack", "std", "sum", "tanh", "tensor", "testing", "transpose", "uint8",
     "unsqueeze", "var", "warmup", "where", "zeros", "zeros_like",
 ]

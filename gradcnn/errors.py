@@ -15,6 +15,8 @@ __all__ = [
     "DeviceError",
     "AutogradError",
     "PluginError",
+    "PluginWarning",
+    "UnknownNameError",
     "CheckpointError",
     "GradcheckError",
 ]
@@ -50,6 +52,20 @@ class AutogradError(GradcnnError, RuntimeError):
 
 class PluginError(GradcnnError, RuntimeError):
     """A plugin failed to load or registered a clashing name."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load or registered a clashing name, and was skipped.
+
+    ``GRADCNN_STRICT_PLUGINS=1`` raises :class:`PluginError` instead.
+    """
+
+
+class UnknownNameError(GradcnnError, KeyError):
+    """No layer, model or dataset is registered under the name asked for."""
+
+    def __str__(self):  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
 
 
 class CheckpointError(GradcnnError, OSError):

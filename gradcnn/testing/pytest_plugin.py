@@ -4,6 +4,10 @@
   the default), ``nightly`` (500). All set ``deadline=None``: a kernel's first call compiles it.
   Pick one with ``--hypothesis-profile NAME`` or ``GRADCNN_HYPOTHESIS_PROFILE=NAME``.
 * The ``gpu`` marker: such tests are skipped, with the reason, when CuPy sees no CUDA device.
+* Plugins load strictly: ``GRADCNN_STRICT_PLUGINS`` defaults to ``1``, so a gradcnn plugin that
+  fails to load or registers a clashing name fails the test that loads plugins
+  (``gradcnn.errors.PluginError``) instead of warning. Set ``GRADCNN_STRICT_PLUGINS=0`` to get the
+  warnings back.
 """
 
 import os
@@ -20,6 +24,7 @@ settings.register_profile("nightly", max_examples=500, deadline=None, suppress_h
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped when CuPy sees none")
+    os.environ.setdefault("GRADCNN_STRICT_PLUGINS", "1")
     chosen = None
     try:
         chosen = config.getoption("hypothesis_profile")

@@ -1,0 +1,21 @@
+"""The layers of ``gradcnn.nn``, registered under their class names, the way a third-party plugin
+registers its own."""
+
+import gradcnn
+
+LAYERS = (
+    "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "Flatten", "Identity",
+    "ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Maxout",
+    "Dropout", "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "Embedding",
+)
+
+
+@gradcnn.hookimpl
+def register_layers(register):
+    from gradcnn import nn
+
+    for name in LAYERS:
+        register(name, getattr(nn, name))
