@@ -1,4 +1,5 @@
-"""The built-in subcommands of ``gradcnn``: ``plugins``, ``layers``, ``models``, ``datasets``."""
+"""The built-in subcommands of ``gradcnn``: ``plugins``, ``layers``, ``models``, ``datasets``,
+``check-plugin``."""
 
 import dataclasses
 import json
@@ -18,6 +19,22 @@ def register_commands(cli):
                            ("datasets", gradcnn.list_datasets)):
         listing = cli.add_parser(command, help=f"list the registered {command}, one name a line")
         listing.set_defaults(func=_lister(names))
+    check = cli.add_parser(
+        "check-plugin", help="property-test every layer and architecture a plugin registers",
+        description="Run gradcnn.testing.check_layer on each layer and architecture the plugin "
+                    "registered that defines check_layer_example; exit 1 if any fails.")
+    check.add_argument("plugin", help="the plugin's name, as `gradcnn plugins` shows it")
+    check.add_argument("--require-examples", action="store_true",
+                       help="also fail when an object has no check_layer_example")
+    check.set_defaults(func=_check_plugin)
+
+
+def _check_plugin(args):
+    from gradcnn.testing.layers import check_plugin
+
+    passed, failed, missing = check_plugin(args.plugin)
+    print(f"{len(passed)} passed, {len(failed)} failed" + (f", {len(missing)} without an example" if missing else ""))
+    return 1 if failed or (args.require_examples and missing) else 0
 
 
 def _lister(names):

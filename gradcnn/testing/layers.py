@@ -186,3 +186,44 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         for a, b in zip(_outputs(layer(xt)), _outputs(fresh(xt))):
             np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12,
                                        err_msg=f"{name}({cfg}): output differs after a state_dict round trip")
+
+
+def plugin_cases(plugin):
+    """``[(kind, name, obj)]``: the layers and architectures that ``plugin`` (an entry-point or
+    built-in plugin name, as ``gradcnn plugins`` shows it) registered."""
+    from ..errors import UnknownNameError
+    from ..plugins import _lookup, plugin_report
+
+    records = {r.name: r for r in plugin_report()}
+    if plugin not in records:
+        raise UnknownNameError(f"check_plugin: no plugin named {plugin!r}; the plugins are {sorted(records)}")
+    record = records[plugin]
+    if record.failure:
+        raise UnknownNameError(f"check_plugin: plugin {plugin!r} failed to load: {record.failure}")
+    return [(kind, name, _lookup(kind, name, "check_plugin"))
+            for kind in ("layers", "architectures") for name in record.registered.get(kind, ())]
+
+
+def check_plugin(plugin, *, report=print):
+    """Run :func:`check_layer` on every layer and architecture ``plugin`` registered that says how
+    to test itself: a ``check_layer_example`` attribute (a dict, or a callable returning one, of
+    ``check_layer`` keyword arguments; it may name ``factory`` too). Returns ``(passed, failed,
+    without_example)`` name lists; ``report`` receives one line per object."""
+    passed, failed, missing = [], [], []
+    for kind, name, obj in plugin_cases(plugin):
+        example = getattr(obj, "check_layer_example", None)
+        if example is None:
+            missing.append(name)
+            report(f"{kind[:-1]} {name}: no check_layer_example, not checked")
+            continue
+        kwargs = dict(example() if callable(example) else example)
+        factory = kwargs.pop("factory", obj)
+        try:
+            check_layer(factory, kwargs.pop("input_shape", None), **kwargs)
+        except Exception as exc:  # report every object, then fail
+            failed.append(name)
+            report(f"{kind[:-1]} {name}: FAILED: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        else:
+            passed.append(name)
+            report(f"{kind[:-1]} {name}: ok")
+    return passed, failed, missing
