@@ -59,3 +59,11 @@ def test_cnn_example_trains():
 
     pytest.importorskip("sklearn")
     assert _example("train_digits_cnn").main(["--epochs", "4"]) > 0.9
+
+
+def test_readme_python_snippets_run():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
