@@ -7,6 +7,7 @@ it exactly as it would load one installed by pip.
 """
 
 import importlib
+import importlib.metadata
 import sys
 import textwrap
 
@@ -20,10 +21,18 @@ class PluginDists:
         self.root = tmp_path / "site"
         self.monkeypatch = monkeypatch
         self.modules = []
+        self.paths = []  # where install() put distributions, in sys.path order
         for variable in ENVIRONMENT:
             monkeypatch.delenv(variable, raising=False)
         monkeypatch.setenv("GRADCNN_STRICT_PLUGINS", "1")
+        # only the distributions installed here: plugins pip-installed in the environment
+        # (plugins/gradcnn-text, say) would otherwise join every test's registries
+        monkeypatch.setattr(importlib.metadata, "entry_points", self._entry_points)
         plugins._reset()
+
+    def _entry_points(self, **params):
+        found = importlib.metadata.distributions(path=self.paths)
+        return importlib.metadata.EntryPoints(ep for dist in found for ep in dist.entry_points.select(**params))
 
     def install(self, name, source, *, dist=None, version="1.0"):
         """Install distribution ``dist`` (default ``gradcnn-NAME``) whose entry point ``name`` is a
@@ -37,6 +46,7 @@ class PluginDists:
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         (info / "entry_points.txt").write_text(f"[gradcnn]\n{name} = {module}\n")
         self.monkeypatch.syspath_prepend(str(where))  # also invalidates importlib's caches
+        self.paths.insert(0, str(where))
         self.modules.append(module)
         return module
 

@@ -48,7 +48,7 @@ def test_builtins_are_plugins_loaded_first_through_the_same_path():
         assert (record.distribution, record.version, record.failure) == ("gradcnn", gradcnn.__version__, None)
         assert plugins.pm.get_plugin(record.name) is sys.modules[record.name]
     assert _record("gradcnn.default_plugins.commands").registered == {
-        "commands": ["plugins", "layers", "models", "datasets"]}
+        "commands": ["plugins", "layers", "models", "datasets", "check-plugin"]}
 
 
 def test_builtin_layers_are_registered_under_their_class_names():
