@@ -24,6 +24,7 @@ from ..autograd.function import Function
 from ..backends import backend_of
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from .conv import _ints
 from .shape import reshape
 
 __all__ = [
@@ -122,20 +123,6 @@ def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=Fals
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1  # the last window would start in the right padding
     return out
-
-
-def _ints(value, n, name, op, minimum):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value),) * n
-    elif isinstance(value, (tuple, list)) and len(value) == n and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
-    ):
-        value = tuple(int(v) for v in value)
-    else:
-        raise DTypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in value):
-        raise ShapeError(f"{op}: {name} must be {'positive' if minimum else 'non-negative'}, got {value}")
-    return value
 
 
 def _check_input(input, op, nd):

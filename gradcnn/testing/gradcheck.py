@@ -23,9 +23,8 @@ def _as_tuple(x):
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def _op_name(fn, outputs):
-    """``fn``'s name and the ops its graph is made of, in tape order (what a reader debugs)."""
-    name = getattr(fn, "__name__", None) or type(fn).__name__
+def graph_nodes(outputs):
+    """Every tape node the Tensors in ``outputs`` depend on, in no particular order."""
     nodes, stack, seen = [], [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn], set()
     while stack:
         node = stack.pop()
@@ -34,7 +33,13 @@ def _op_name(fn, outputs):
         seen.add(id(node))
         nodes.append(node)
         stack.extend(e for e in node.edges if hasattr(e, "fn"))
-    ops = list(dict.fromkeys(n.name for n in sorted(nodes, key=lambda n: n.seq)))
+    return nodes
+
+
+def _op_name(fn, outputs):
+    """``fn``'s name and the ops its graph is made of, in tape order (what a reader debugs)."""
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    ops = list(dict.fromkeys(n.name for n in sorted(graph_nodes(outputs), key=lambda n: n.seq)))
     if not ops:
         return name
     shown = ", ".join(ops[:12]) + (", ..." if len(ops) > 12 else "")

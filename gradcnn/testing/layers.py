@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from .. import random as _random
 from ..autograd.tape import no_grad
 from ..tensor import Tensor
-from .gradcheck import gradcheck, gradgradcheck
+from .gradcheck import gradcheck, gradgradcheck, graph_nodes
 from .strategies import arrays
 
 __all__ = ["check_layer"]
@@ -51,18 +51,6 @@ def _shape_strategy(input_shape, config):
 
 def _outputs(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
-
-
-def _graph_nodes(outputs):
-    nodes, stack, seen = [], [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        nodes.append(node)
-        stack.extend(e for e in node.edges if hasattr(e, "fn"))
-    return nodes
 
 
 def check_layer(factory, input_shape, *, config=None, input=None, output_shape=None, min_value=-2.0,
@@ -141,7 +129,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         from ..tensor import grad
 
         grad(live, [xt] if floating else params, seeds, allow_unused=True)
-        held = [n.name for n in _graph_nodes(live) if n.ctx is not None]
+        held = [n.name for n in graph_nodes(live) if n.ctx is not None]
         assert not held, f"{name}({cfg}): nodes {held} kept their saved tensors after backward"
     refs = [weakref.ref(o.data) for o in out if o.data is not xt.data and o.data.base is None]
     del out, live, seeds
