@@ -47,6 +47,13 @@ def __getattr__(name):
         from . import plugins
 
         return getattr(plugins, name)
+    if name in ("summary", "receptive_field"):
+        # gradcnn.summary is the module gradcnn/summary.py, which is callable: importing a submodule
+        # sets the package attribute of its name, so a function of that name could not stay there.
+        import importlib
+
+        module = importlib.import_module(".summary", __name__)
+        return module if name == "summary" else module.receptive_field
     raise AttributeError(f"module 'gradcnn' has no attribute {name!r}")
 
 
@@ -72,7 +79,7 @@ __all__ = [
     "linspace", "list_datasets", "list_layers", "list_models", "log", "log1p", "logsumexp", "long",
     "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "nn", "no_grad", "ones",
     "ones_like", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
-    "random", "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid", "split", "sqrt",
-    "squeeze", "stack", "std", "sum", "tanh", "tensor", "testing", "transpose", "uint8",
-    "unsqueeze", "var", "warmup", "where", "zeros", "zeros_like",
+    "random", "receptive_field", "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid",
+    "split", "sqrt", "squeeze", "stack", "std", "sum", "summary", "tanh", "tensor", "testing",
+    "transpose", "uint8", "unsqueeze", "var", "warmup", "where", "zeros", "zeros_like",
 ]

@@ -47,6 +47,9 @@ __all__ = [
 DEFAULT_PLUGINS = (
     "gradcnn.default_plugins.layers",
     "gradcnn.default_plugins.commands",
+    "gradcnn.default_plugins.architectures",
+    "gradcnn.default_plugins.summary_command",
+    "gradcnn.default_plugins.architectures_cnn",
 )
 ENTRY_POINT_GROUP = "gradcnn"
 KINDS = ("layers", "architectures", "datasets", "commands")

@@ -14,6 +14,7 @@ import textwrap
 from gradcnn import plugins
 
 ENVIRONMENT = ("GRADCNN_LOAD_PLUGINS", "GRADCNN_DISABLE_PLUGINS")
+MACHINERY_BUILTINS = ("gradcnn.default_plugins.layers", "gradcnn.default_plugins.commands")
 
 
 class PluginDists:
@@ -28,6 +29,9 @@ class PluginDists:
         # only the distributions installed here: plugins pip-installed in the environment
         # (plugins/gradcnn-text, say) would otherwise join every test's registries
         monkeypatch.setattr(importlib.metadata, "entry_points", self._entry_points)
+        # The machinery is tested against the layer and command built-ins only: the built-in
+        # architectures have their own tests, and the registries here stay small and exact.
+        monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", MACHINERY_BUILTINS)
         plugins._reset()
 
     def _entry_points(self, **params):
