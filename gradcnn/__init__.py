@@ -6,7 +6,7 @@ first use).
 
 import numpy as _np
 
-from . import functional, nn, ops, random, testing  # noqa: F401  (ops attaches Tensor methods)
+from . import data, functional, nn, ops, optim, random, testing  # noqa: F401  (ops attaches Tensor methods)
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
@@ -47,6 +47,10 @@ def __getattr__(name):
         from . import plugins
 
         return getattr(plugins, name)
+    if name in ("save", "load"):
+        from . import io
+
+        return getattr(io, name)
     if name in ("summary", "receptive_field"):
         # gradcnn.summary is the module gradcnn/summary.py, which is callable: importing a submodule
         # sets the package attribute of its name, so a function of that name could not stay there.
@@ -73,13 +77,13 @@ long = int64
 __all__ = [
     "Function", "GradcnnError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
     "as_tensor", "bool_", "cat", "chunk", "clamp", "create_dataset", "create_layer",
-    "create_model", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten",
+    "create_model", "data", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten",
     "float", "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional",
     "get_rng_state", "grad", "hookimpl", "int16", "int32", "int64", "int8", "is_grad_enabled",
-    "linspace", "list_datasets", "list_layers", "list_models", "log", "log1p", "logsumexp", "long",
-    "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "nn", "no_grad", "ones",
-    "ones_like", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
-    "random", "receptive_field", "reshape", "seed", "set_grad_enabled", "set_rng_state", "sigmoid",
+    "linspace", "list_datasets", "list_layers", "list_models", "load", "log", "log1p", "logsumexp",
+    "long", "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "nn", "no_grad", "ones",
+    "ones_like", "optim", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
+    "random", "receptive_field", "reshape", "save", "seed", "set_grad_enabled", "set_rng_state", "sigmoid",
     "split", "sqrt", "squeeze", "stack", "std", "sum", "summary", "tanh", "tensor", "testing",
     "transpose", "uint8", "unsqueeze", "var", "warmup", "where", "zeros", "zeros_like",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "PluginWarning",
     "UnknownNameError",
     "CheckpointError",
+    "DatasetError",
     "GradcheckError",
 ]
 
@@ -70,6 +71,10 @@ class UnknownNameError(GradcnnError, KeyError):
 
 class CheckpointError(GradcnnError, OSError):
     """A checkpoint file is missing, truncated, corrupted or not a gradcnn checkpoint."""
+
+
+class DatasetError(GradcnnError, OSError):
+    """A dataset file is missing, truncated, corrupted or not in the format expected."""
 
 
 class GradcheckError(GradcnnError, AssertionError):

@@ -50,6 +50,8 @@ DEFAULT_PLUGINS = (
     "gradcnn.default_plugins.architectures",
     "gradcnn.default_plugins.summary_command",
     "gradcnn.default_plugins.architectures_cnn",
+    "gradcnn.default_plugins.datasets",
+    "gradcnn.default_plugins.train_command",
 )
 ENTRY_POINT_GROUP = "gradcnn"
 KINDS = ("layers", "architectures", "datasets", "commands")

@@ -1,7 +1,7 @@
 """Modules and layers: ``gradcnn.nn.Module``, ``Parameter``, containers, the built-in layers and
 ``gradcnn.nn.init``. The layers are also registered as plugins (``gradcnn.list_layers()``)."""
 
-from . import init
+from . import init, utils
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import (
     ELU, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
@@ -17,5 +17,5 @@ __all__ = [
     "ConvTranspose2d", "Dropout", "ELU", "Embedding", "Flatten", "Identity", "LeakyReLU", "Linear",
     "LocalResponseNorm", "LogSoftmax", "MaxPool1d", "MaxPool2d", "Maxout", "Module", "ModuleDict",
     "ModuleList", "PReLU", "Parameter", "RReLU", "ReLU", "Sequential", "Sigmoid", "Softmax",
-    "StateDictError", "Tanh", "init",
+    "StateDictError", "Tanh", "init", "utils",
 ]

@@ -1,0 +1,196 @@
+"""``Optimizer``: parameter groups, per-parameter state, and a state dict shaped like PyTorch's.
+
+Subclasses write ``_update(p, grad, state, group)`` for one parameter; ``step()`` calls it under
+``no_grad`` for every parameter that has a gradient, then bumps the parameter's version so that a
+graph which saved it for backward notices the change.
+"""
+
+import numpy as np
+
+from ..autograd.tape import enable_grad, no_grad
+from ..backends import get_array_module, to_device
+from ..errors import AutogradError, DTypeError, ShapeError
+from ..tensor import Tensor
+
+__all__ = ["Optimizer"]
+
+
+class _Required:
+    def __repr__(self):
+        return "<required>"
+
+
+required = _Required()
+
+
+def _to_numpy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if hasattr(value, "get") and hasattr(value, "__cuda_array_interface__"):
+        return value.get()
+    return value
+
+
+def check_range(op, name, value, low, high=None, *, high_open=False):
+    """Raise ShapeError unless ``low <= value`` (and ``value < high`` or ``<= high``)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise DTypeError(f"{op}: {name} must be a number, got {value!r} ({type(value).__name__})")
+    if value < low or (high is not None and (value >= high if high_open else value > high)):
+        bound = "" if high is None else f" and {'<' if high_open else '<='} {high}"
+        raise ShapeError(f"{op}: {name} must be >= {low}{bound}, got {name}={value}")
+
+
+class Optimizer:
+    """Base class of optimizers: holds ``param_groups`` (dicts of ``params`` and hyperparameters)
+    and ``state`` (a dict from parameter to its buffers)."""
+
+    def __init__(self, params, defaults):
+        op = type(self).__name__
+        if isinstance(params, Tensor):
+            raise DTypeError(
+                f"{op}: params must be an iterable of Tensors or of dicts, got a Tensor of shape "
+                f"{tuple(params.shape)}; pass [tensor] or model.parameters()"
+            )
+        self.defaults = dict(defaults)
+        self.state = {}
+        self.param_groups = []
+        groups = list(params)
+        if not groups:
+            raise ShapeError(f"{op}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
+        return "\n".join(lines) + "\n)"
+
+    def _validate(self, group):
+        """Raise a gradcnn error naming any bad hyperparameter of ``group``."""
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters, with hyperparameters that override the defaults."""
+        op = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise DTypeError(f"{op}: a param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise DTypeError(f"{op}: params must be an ordered collection, not a set")
+        else:
+            params = list(params) if params is not None else []
+        if not params:
+            raise ShapeError(f"{op}: param group {len(self.param_groups)} has no parameters")
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise DTypeError(f"{op}: params[{i}] must be a Tensor, got {type(p).__name__}")
+            if p._node is not None:
+                raise AutogradError(f"{op}: params[{i}] is not a leaf tensor and cannot be optimized")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
+            raise ShapeError(f"{op}: some parameters appear in more than one group (or twice)")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ShapeError(f"{op}: param group {len(self.param_groups)} must set {name}")
+            group.setdefault(name, default)
+        self._validate(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients: set them to None, or to zeros with ``set_to_none=False``."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = Tensor._make(get_array_module(p.grad).zeros_like(p.grad.data))
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state.setdefault(p, {})
+                    self._update(p, p.grad.data, state, group)
+                    p._version.value += 1
+        return loss
+
+    def _update(self, p, grad, state, group):
+        raise NotImplementedError
+
+    # -- state dict -------------------------------------------------------------------------
+
+    def state_dict(self):
+        """``{"state": {index: {name: ndarray or number}}, "param_groups": [{..., "params":
+        [indices]}]}``: parameters are numbered in group order, as PyTorch numbers them."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if self.state.get(p):
+                    state[index[id(p)]] = {k: _to_numpy(v) for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and buffers saved by :meth:`state_dict` (arrays are copied to
+        each parameter's dtype and device; ``state`` keys may be strings, as after JSON)."""
+        op = type(self).__name__
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ShapeError(
+                f"{op}.load_state_dict: the state dict has {len(groups)} param groups, "
+                f"the optimizer {len(self.param_groups)}"
+            )
+        params = {}
+        for i, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ShapeError(
+                    f"{op}.load_state_dict: param group {i} has {len(saved['params'])} parameters "
+                    f"in the state dict and {len(group['params'])} in the optimizer"
+                )
+            params.update(zip(saved["params"], group["params"]))
+        new_state = {}
+        for key, buffers in state_dict["state"].items():
+            p = params.get(int(key))
+            if p is None:
+                raise ShapeError(f"{op}.load_state_dict: state for parameter {key}, which no group holds")
+            new_state[p] = {name: self._load_value(name, value, p) for name, value in buffers.items()}
+        for saved, group in zip(groups, self.param_groups):
+            for name, value in saved.items():
+                if name == "params":
+                    continue
+                if isinstance(group.get(name), tuple) and isinstance(value, list):
+                    value = tuple(value)
+                group[name] = value
+        self.state = new_state
+
+    @staticmethod
+    def _load_value(name, value, p):
+        if isinstance(value, (int, float)) or value is None:
+            return value
+        array = np.asarray(_to_numpy(value))
+        if array.ndim == 0 and name == "step":
+            return float(array)
+        if array.shape != p.shape:
+            raise ShapeError(f"load_state_dict: state {name!r} has shape {array.shape}, the parameter {p.shape}")
+        return to_device(array.astype(p.dtype, copy=True), p.device)

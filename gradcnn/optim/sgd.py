@@ -1,0 +1,46 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from ..backends import get_array_module
+from ..errors import ShapeError
+from .optimizer import Optimizer, check_range, required
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD: ``g = grad + weight_decay * p``; with momentum ``b = g`` on the first step,
+    then ``b = momentum * b + (1 - dampening) * g``; ``g = g + momentum * b`` (Nesterov) or
+    ``g = b``; ``p -= lr * g``. ``maximize`` negates the gradient first."""
+
+    def __init__(self, params, lr=required, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate(self, group):
+        for name in ("lr", "momentum", "dampening", "weight_decay"):
+            check_range("SGD", name, group[name], 0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ShapeError(
+                "SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+
+    def _update(self, p, grad, state, group):
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                # (an array even for 0-d parameters, whose arithmetic gives NumPy scalars)
+                buf = state["momentum_buffer"] = get_array_module(p).array(grad, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        p.data += -group["lr"] * grad
+
