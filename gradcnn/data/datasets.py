@@ -108,10 +108,11 @@ def _idx_files(name, split, data_dir):
            f"t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz)"]
     if name == "fashion-mnist":
         how.append("on Debian and Ubuntu, `apt install dataset-fashion-mnist` puts them in "
-                   "/usr/share/datasets/fashion-mnist/; they are also at "
-                   "https://github.com/zalandoresearch/fashion-mnist")
+                   "/usr/share/datasets/fashion-mnist/; Zalando Research's fashion-mnist project "
+                   "publishes the same files")
     else:
-        how.append("the files are published at https://yann.lecun.com/exdb/mnist/ and on mirrors")
+        how.append("download the four MNIST IDX files yourself (they are widely mirrored) and point "
+                   "data_dir at their folder; gradcnn never downloads anything")
     raise DatasetError(f"{name}: the {split} split's IDX files were not found. Looked for:\n{looked}\n"
                        + "\n".join(f"To get them: {line}" for line in how))
 
