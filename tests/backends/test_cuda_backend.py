@@ -1,0 +1,357 @@
+"""The CUDA backend, checked without a GPU.
+
+* Every ``.cu`` source compiles to PTX for ``compute_90`` with NVRTC 13.0 and CuPy's compile flags,
+  and the PTX defines exactly the kernels the launcher asks for.
+* The same sources, compiled for the host with an emulation prelude (tests/cuda_emulation.py), run
+  the whole backend -- launcher, chunking, GEMM layouts, geometry uploads, kernels -- on NumPy arrays:
+  every convolution and pooling op is property-tested through it against the NumPy references, with
+  gradients and second derivatives against finite differences, exactly as the CPU backend is.
+
+What needs a real GPU (CuPy arrays, cuBLAS, thread races) is in tests/gpu/, marked ``gpu``.
+"""
+
+import contextlib
+import functools
+import os
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from reference import (
+    ref_adaptive_avg_pool_nd,
+    ref_adaptive_max_pool_nd,
+    ref_avg_pool_nd,
+    ref_conv_nd,
+    ref_conv_transpose_nd,
+    ref_max_pool_nd,
+)
+
+import gradcnn
+import gradcnn.functional as F
+import gradcnn.ops.conv
+import gradcnn.ops.pool
+from gradcnn.backends import cpu as cpu_backend
+from gradcnn.backends import cuda as cuda_backend
+from gradcnn.testing import op_test
+from gradcnn.testing.strategies import conv_cases, pool_cases
+
+cuda_emulation = pytest.importorskip("cuda_emulation")
+
+# -- the sources compile with NVRTC 13.0 ----------------------------------------------------------
+
+#: Options CuPy 14 gives NVRTC for a RawModule on an sm_90 device, besides include directories:
+#: its default language standard unless the module names one, then, in compiler.py, flush-to-zero,
+#: the architecture (PTX, as CuPy emits for an arch newer than its NVRTC knows) and device code by
+#: default. ``test_cupy_flags_match`` checks this list against an installed CuPy.
+CUPY_FLAGS = ("-ftz=true", "-arch=compute_90", "--device-as-default-execution-space")
+
+
+def _nvrtc():
+    try:
+        from cuda.bindings import nvrtc
+    except ImportError:
+        if os.environ.get("GRADCNN_REQUIRE_NVRTC") == "1":
+            raise
+        pytest.skip("NVRTC is not installed (pip install 'gradcnn[test]' brings nvidia-cuda-nvrtc 13.0)")
+    return nvrtc
+
+
+def _cupy_options(options):
+    """CuPy's own assembly of RawModule options, where CuPy is installed (it needs no GPU)."""
+    try:
+        import cupy._core.core as core
+    except ImportError:
+        return None
+    return tuple(core.assemble_cupy_compiler_options(tuple(options)))
+
+
+def _compile_ptx(nvrtc, name, text, options):
+    def check(result):
+        err = result[0]
+        if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            raise AssertionError(f"NVRTC: {nvrtc.nvrtcGetErrorString(err)[1].decode()}")
+        return result[1:]
+
+    (prog,) = check(nvrtc.nvrtcCreateProgram(text.encode(), name.encode(), 0, [], []))
+    try:
+        opts = [o.encode() for o in options]
+        err = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)[0]
+        (size,) = check(nvrtc.nvrtcGetProgramLogSize(prog))
+        log = b" " * size
+        check(nvrtc.nvrtcGetProgramLog(prog, log))
+        log = log.decode(errors="replace").strip("\x00 \n")
+        assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS, f"{name} does not compile:\n{log}"
+        assert "warning" not in log, f"{name} compiles with warnings:\n{log}"
+        (size,) = check(nvrtc.nvrtcGetPTXSize(prog))
+        ptx = b" " * size
+        check(nvrtc.nvrtcGetPTX(prog, ptx))
+        return ptx.decode().rstrip("\x00")
+    finally:
+        nvrtc.nvrtcDestroyProgram(prog)
+
+
+def test_nvrtc_is_13_0():
+    nvrtc = _nvrtc()
+    err, major, minor = nvrtc.nvrtcVersion()
+    assert (major, minor) == (13, 0), "the PTX of newer NVRTC releases does not load on the lent GPUs' driver"
+
+
+@pytest.mark.parametrize("name", cuda_backend.SOURCES)
+def test_source_compiles_to_ptx_with_every_kernel(name):
+    nvrtc = _nvrtc()
+    options = _cupy_options(cuda_backend.COMPILE_OPTIONS) or cuda_backend.COMPILE_OPTIONS
+    ptx = _compile_ptx(nvrtc, name, cuda_backend.source(name), options + CUPY_FLAGS)
+    assert ".target sm_90" in ptx
+    entries = set(re.findall(r"\.entry\s+(\w+)\s*\(", ptx))
+    expected = {f"{k}_{s}" for k in cuda_backend.KERNELS[name] for s in ("f32", "f64")}
+    assert entries == expected, f"{name}: PTX defines {sorted(entries)}, the launcher expects {sorted(expected)}"
+
+
+def test_a_broken_kernel_fails_the_compile_check():
+    nvrtc = _nvrtc()
+    broken = cuda_backend.source("pool.cu").replace("out[t] = best;", "out[t] = best")
+    with pytest.raises(AssertionError, match="does not compile"):
+        _compile_ptx(nvrtc, "pool.cu", broken, cuda_backend.COMPILE_OPTIONS + CUPY_FLAGS)
+
+
+def test_cupy_flags_match():
+    """Where CuPy is installed, its option assembly adds nothing but include directories to ours."""
+    options = _cupy_options(cuda_backend.COMPILE_OPTIONS)
+    if options is None:
+        pytest.skip("CuPy is not installed: the recorded flags are used as they are")
+    assert [o for o in options if not o.startswith("-I")] == list(cuda_backend.COMPILE_OPTIONS)
+    import cupy.cuda.compiler as compiler
+
+    text = open(compiler.__file__, encoding="utf-8").read()
+    for flag in ("-ftz=true", "--device-as-default-execution-space", "-arch=compute_"):
+        assert flag in text, f"CuPy's compiler no longer adds {flag}"
+
+
+def test_sources_ship_as_package_data():
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert '[tool.setuptools.package-data]\n"gradcnn.backends.cuda" = ["*.cu"]' in pyproject
+    for name in cuda_backend.SOURCES:
+        assert 'extern "C" __global__' in cuda_backend.source(name)
+
+
+# -- the backend on the host emulation ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_compiler():
+    if cuda_emulation.compiler() is None:
+        pytest.skip("no C++ compiler (g++) for the host emulation of the CUDA kernels")
+
+
+_emulated = None
+
+
+def _emu():
+    global _emulated
+    if _emulated is None:
+        _emulated = cuda_emulation.emulated_backend()
+    return _emulated
+
+
+@contextlib.contextmanager
+def emulation():
+    """Route the conv and pool ops' kernels to the emulated CUDA backend; fail if none ran."""
+    emu = _emu()
+    saved = gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of
+    gradcnn.ops.conv.backend_of = gradcnn.ops.pool.backend_of = lambda x: emu
+    cuda_emulation.launches.clear()
+    try:
+        yield emu
+    finally:
+        gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of = saved
+    assert cuda_emulation.launches, "no emulated kernel ran"
+
+
+def emulated(test):
+    @functools.wraps(test)
+    def run():
+        with emulation():
+            test()
+
+    return run
+
+
+def _values(ref):
+    def values(x, **config):
+        out = ref(x, **config)
+        return out[0] if isinstance(out, tuple) else out
+
+    values.__name__ = ref.__name__
+    return values
+
+
+_small = dict(max_batch=1, max_channels=2, max_size=3, max_kernel=2, max_stride=2, bias=True)
+
+test_conv1d = emulated(op_test(F.conv1d, ref_conv_nd, cases=conv_cases(nd=1)))
+test_conv2d = emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2)))
+test_conv_transpose1d = emulated(op_test(F.conv_transpose1d, ref_conv_transpose_nd,
+                                         cases=conv_cases(nd=1, transposed=True)))
+test_conv_transpose2d = emulated(op_test(F.conv_transpose2d, ref_conv_transpose_nd,
+                                         cases=conv_cases(nd=2, transposed=True)))
+test_conv2d_second_order = emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2, **_small),
+                                            second_order=True))
+test_max_pool1d = emulated(op_test(F.max_pool1d, _values(ref_max_pool_nd), cases=pool_cases(1, "max"),
+                                   second_order=True))
+test_max_pool2d = emulated(op_test(F.max_pool2d, _values(ref_max_pool_nd), cases=pool_cases(2, "max"),
+                                   second_order=True))
+test_avg_pool1d = emulated(op_test(F.avg_pool1d, ref_avg_pool_nd, cases=pool_cases(1, "avg"), second_order=True))
+test_avg_pool2d = emulated(op_test(F.avg_pool2d, ref_avg_pool_nd, cases=pool_cases(2, "avg"), second_order=True))
+test_adaptive_avg_pool2d = emulated(op_test(F.adaptive_avg_pool2d, ref_adaptive_avg_pool_nd,
+                                            cases=pool_cases(2, "adaptive_avg"), second_order=True))
+test_adaptive_max_pool2d = emulated(op_test(F.adaptive_max_pool2d, _values(ref_adaptive_max_pool_nd),
+                                            cases=pool_cases(2, "adaptive_max"), second_order=True))
+
+
+def _grads(fn, arrays, config, dtype):
+    tensors = [None if a is None else gradcnn.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    y = fn(*tensors, **config)
+    gradcnn.manual_seed(1)
+    gy = gradcnn.randn(*y.shape, dtype=y.dtype)
+    (y * gy).sum().backward()
+    return [y.detach().numpy()] + [t.grad.numpy() for t in tensors if t is not None]
+
+
+def _same_on_both(fn, arrays, config, dtype):
+    on_cpu = _grads(fn, arrays, config, dtype)
+    with emulation():
+        on_emu = _grads(fn, arrays, config, dtype)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for a, b in zip(on_cpu, on_emu):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(b, a, **tol)
+
+
+@given(case=conv_cases(nd=2, bias=True))
+def test_conv2d_float32_and_float64_match_the_cpu_backend(case):
+    arrays, config = case
+    for dtype in (np.float32, np.float64):
+        _same_on_both(F.conv2d, arrays, config, dtype)
+
+
+@given(case=pool_cases(2, "max"))
+def test_max_pool2d_float32_matches_the_cpu_backend(case):
+    (x,), config = case
+    _same_on_both(F.max_pool2d, (x,), config, np.float32)
+    y_cpu, i_cpu = F.max_pool2d(gradcnn.tensor(x), return_indices=True, **config)
+    with emulation():
+        y_emu, i_emu = F.max_pool2d(gradcnn.tensor(x), return_indices=True, **config)
+    np.testing.assert_array_equal(i_emu.numpy(), i_cpu.numpy())
+    np.testing.assert_array_equal(y_emu.numpy(), y_cpu.numpy())
+
+
+@given(case=pool_cases(2, "avg"))
+def test_avg_pool2d_float32_matches_the_cpu_backend(case):
+    (x,), config = case
+    _same_on_both(F.avg_pool2d, (x,), config, np.float32)
+
+
+def test_chunked_batches_match_one_chunk(monkeypatch):
+    """Tiny chunks: every sample of the batch in its own im2col/GEMM round."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4, 9, 7))
+    w = rng.standard_normal((6, 2, 3, 3))
+    args = ((2, 1), ((1, 1), (2, 0)), (1, 2), 2)
+    out_hw = ((9 + 2 - 3) // 2 + 1, (7 + 2 - 5) // 1 + 1)
+    emu = _emu()
+    whole = [emu.conv2d_forward(x, w, None, *args, out_hw)]
+    gy = rng.standard_normal((5, 6) + out_hw)
+    whole += [emu.conv2d_backward_data(gy, w, *args, (9, 7)), emu.conv2d_backward_weight(x, gy, (3, 3), *args)]
+    monkeypatch.setattr(emu, "CHUNK_BYTES", 1)
+    cuda_emulation.launches.clear()
+    chunked = [emu.conv2d_forward(x, w, None, *args, out_hw), emu.conv2d_backward_data(gy, w, *args, (9, 7)),
+               emu.conv2d_backward_weight(x, gy, (3, 3), *args)]
+    assert cuda_emulation.launches.count("im2col") >= 10
+    expected = [cpu_backend.conv2d_forward(x, w, None, *args, out_hw), cpu_backend.conv2d_backward_data(gy, w, *args, (9, 7)),
+                cpu_backend.conv2d_backward_weight(x, gy, (3, 3), *args)]
+    for a, b, c in zip(whole, chunked, expected):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(b, c, rtol=1e-12, atol=1e-12)
+
+
+def test_64_bit_index_path_matches_the_cpu_backend(monkeypatch):
+    monkeypatch.setattr(cuda_emulation, "defines", ("GRADCNN_FORCE_INDEX64",))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 4, 8, 7))
+    w = rng.standard_normal((6, 2, 3, 2))
+    gy = rng.standard_normal((2, 6, 4, 7))
+    args = ((2, 1), ((1, 1), (1, 1)), (1, 2), 2)  # out (8 + 2 - 3) // 2 + 1 = 4, 7 + 2 - 3 + 1 = 7
+    emu = _emu()
+    got = [emu.conv2d_forward(x, w, None, *args, (4, 7)), emu.conv2d_backward_data(gy, w, *args, (8, 7)),
+           emu.conv2d_backward_weight(x, gy, (3, 2), *args)]
+    expected = [cpu_backend.conv2d_forward(x, w, None, *args, (4, 7)), cpu_backend.conv2d_backward_data(gy, w, *args, (8, 7)),
+                cpu_backend.conv2d_backward_weight(x, gy, (3, 2), *args)]
+    assert ("conv.cu", ("GRADCNN_FORCE_INDEX64",)) in cuda_emulation._libraries
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_empty_windows_give_minus_inf_and_no_gradient():
+    # Width 2, padding 1, kernel 2 dilated by 3: the one window per row taps columns -1 and 2, both
+    # in the padding.
+    config = dict(kernel_size=(1, 2), padding=(0, 1), dilation=(1, 3), return_indices=True)
+    x = gradcnn.tensor(np.arange(4.0).reshape(1, 1, 2, 2), requires_grad=True)
+    with emulation():
+        y, idx = F.max_pool2d(x, **config)
+        y.backward(gradcnn.ones_like(y))
+    assert y.shape == (1, 1, 2, 1)
+    np.testing.assert_array_equal(y.detach().numpy(), -np.inf)
+    np.testing.assert_array_equal(idx.numpy(), -1)
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+
+
+def test_nan_wins_the_max_as_on_the_cpu():
+    x = np.array([[[[1.0, np.nan, 3.0, 2.0]]]])
+    expected = F.max_pool1d(gradcnn.tensor(x[:, :, 0]), 2).numpy()
+    with emulation():
+        got = F.max_pool1d(gradcnn.tensor(x[:, :, 0]), 2).numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(got[0, 0, 0]) and got[0, 0, 1] == 3.0
+
+
+def test_cover_holds_every_window_containing_each_input():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        size = int(rng.integers(1, 12))
+        outs = int(rng.integers(1, 8))
+        lo = np.sort(rng.integers(0, size, outs))
+        hi = np.minimum(lo + rng.integers(0, 4, outs), size)
+        first, last = cuda_backend._cover(lo, hi, size)
+        for i in range(size):
+            holding = [o for o in range(outs) if lo[o] <= i < hi[o]]
+            assert all(first[i] <= o < last[i] for o in holding)
+            if not holding:
+                assert first[i] == last[i]
+
+
+def test_launch_grid_and_argument_types(monkeypatch):
+    """The real launcher: grid size, int64 scalars, the dtype suffix (CuPy replaced by a recorder)."""
+    calls = []
+
+    class Fn:
+        def __call__(self, grid, block, args):
+            calls.append((grid, block, args))
+
+    class Module:
+        def get_function(self, name):
+            calls.append(name)
+            return Fn()
+
+    monkeypatch.setattr(cuda_backend, "_module", lambda cupy, name: Module())
+    monkeypatch.setitem(__import__("sys").modules, "cupy", object())
+    cuda_backend._launch("im2col", np.float64, 1000, 7, np.int32(3))
+    cuda_backend._launch("max_pool_fwd", np.float32, 10**12)
+    cuda_backend._launch("col2im", np.float32, 0)
+    assert calls[0] == "im2col_f64"
+    grid, block, args = calls[1]
+    assert grid == (4,) and block == (256,)
+    assert [type(a) for a in args] == [np.int64, np.int64]
+    assert calls[2] == "max_pool_fwd_f32" and calls[3][0] == (cuda_backend.MAX_BLOCKS,)
+    assert len(calls) == 4  # an empty launch launches nothing

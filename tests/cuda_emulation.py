@@ -1,0 +1,137 @@
+"""Host emulation of the CUDA backend's kernels, for machines without a GPU.
+
+The ``.cu`` sources of ``gradcnn.backends.cuda`` are compiled as ordinary C++ with a small prelude
+that supplies what CUDA provides (``blockIdx``/``blockDim``/``threadIdx``/``gridDim``, ``__global__``,
+the bit-cast intrinsics, ``atomicAdd``), into a shared library loaded with ctypes. A launch then runs
+every (block, thread) of a small grid one after the other, so the grid-stride loops, the index
+arithmetic and the argument order of each kernel are exercised exactly as written; what cannot be
+checked this way is what only a GPU has (races between threads, memory coalescing, NVRTC's own
+reading of the source, which the PTX compile test covers).
+
+``emulated_backend()`` gives ``gradcnn.backends.cuda`` with its ``_launch`` replaced by the
+emulator: the backend's Python code (chunking, GEMM layout, geometry uploads) then runs unchanged
+on NumPy arrays.
+"""
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import types
+from pathlib import Path
+
+import numpy as np
+
+from gradcnn.backends import cuda as cuda_backend
+
+PRELUDE = r"""
+#include <cstring>
+struct gradcnn_emu_dim3 { unsigned int x, y, z; };
+static gradcnn_emu_dim3 blockIdx, blockDim, threadIdx, gridDim;
+extern "C" void gradcnn_emu_set(unsigned int block, unsigned int nthreads, unsigned int thread,
+                                unsigned int nblocks) {
+    blockIdx = {block, 0, 0};
+    blockDim = {nthreads, 1, 1};
+    threadIdx = {thread, 0, 0};
+    gridDim = {nblocks, 1, 1};
+}
+#define __global__
+#define __device__
+static inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, sizeof f); return f; }
+static inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, sizeof d); return d; }
+template <typename T> static inline T atomicAdd(T* address, T value) { T old = *address; *address = old + value; return old; }
+"""
+
+#: The emulated grid: small, but more than one block and more than one thread per block, so the
+#: grid-stride loops take several strides.
+GRID = 2
+BLOCK = 3
+
+
+def compiler():
+    """The C++ compiler used for the emulation, or None."""
+    return shutil.which(os.environ.get("CXX", "g++"))
+
+
+def _cache_dir():
+    root = Path(os.environ.get("GRADCNN_EMULATION_CACHE", Path(tempfile.gettempdir()) / "gradcnn-cuda-emulation"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+_libraries = {}
+
+
+#: Preprocessor definitions for the emulation builds (``GRADCNN_FORCE_INDEX64`` takes the 64-bit
+#: index path of the convolution kernels); tests may change it, libraries are cached per value.
+defines = ()
+
+
+def library(name):
+    """The emulation library of one ``.cu`` file, compiled once per source text and definitions."""
+    key = (name, tuple(defines))
+    lib = _libraries.get(key)
+    if lib is not None:
+        return lib
+    text = cuda_backend.source(name)
+    digest = hashlib.sha256(repr((PRELUDE, text, key)).encode()).hexdigest()[:16]
+    out = _cache_dir() / f"{Path(name).stem}-{digest}.so"
+    if not out.exists():
+        work = Path(tempfile.mkdtemp(dir=_cache_dir()))
+        (work / "prelude.h").write_text(PRELUDE)
+        (work / name).write_text(text)
+        tmp = work / "lib.so"
+        cmd = [compiler(), "-std=c++17", "-O1", "-Wall", "-Werror", "-Wno-unused-function", "-shared", "-fPIC",
+               *[f"-D{d}" for d in defines], "-x", "c++", "-include", str(work / "prelude.h"), str(work / name),
+               "-o", str(tmp)]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        os.replace(tmp, out)
+        shutil.rmtree(work, ignore_errors=True)
+    lib = _libraries[key] = ctypes.CDLL(str(out))
+    lib.gradcnn_emu_set.argtypes = [ctypes.c_uint] * 4
+    return lib
+
+
+def _arg(a):
+    if isinstance(a, np.ndarray):
+        if not a.flags.c_contiguous:
+            raise AssertionError("a kernel was handed a non-contiguous array")
+        return ctypes.c_void_p(a.ctypes.data)
+    if isinstance(a, (int, np.integer)):
+        return ctypes.c_longlong(int(a))
+    raise AssertionError(f"unexpected kernel argument {type(a).__name__}")
+
+
+launches = []  # kernel names, in launch order (tests may inspect and clear it)
+
+
+def launch(kernel, dtype, total, *args):
+    """Stand-in for ``gradcnn.backends.cuda._launch``."""
+    if total <= 0:
+        return
+    launches.append(kernel)
+    lib = library(cuda_backend._file_of(kernel))
+    fn = getattr(lib, f"{kernel}_{cuda_backend._SUFFIX[np.dtype(dtype)]}")
+    fn.restype = None
+    cargs = [_arg(a) for a in args]
+    for block in range(GRID):
+        for thread in range(BLOCK):
+            lib.gradcnn_emu_set(block, BLOCK, thread, GRID)
+            fn(*cargs)
+
+
+def emulated_backend():
+    """A copy of ``gradcnn.backends.cuda`` whose kernels run in the host emulation."""
+    module = types.ModuleType("gradcnn_cuda_emulated")
+    module.__dict__.update(cuda_backend.__dict__)
+    module.__name__ = "gradcnn_cuda_emulated"
+    module._launch = launch
+    # The module's functions look _launch up in their own globals, the real module's dict;
+    # rebind them to the copy.
+    for key, value in list(module.__dict__.items()):
+        if isinstance(value, types.FunctionType) and value.__module__ == cuda_backend.__name__:
+            module.__dict__[key] = types.FunctionType(value.__code__, module.__dict__, value.__name__,
+                                                      value.__defaults__, value.__closure__)
+    return module
