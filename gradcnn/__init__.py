@@ -1,12 +1,12 @@
 """gradcnn: convolutional networks on a readable tape autograd.
 
 ``import gradcnn`` is cheap: it loads NumPy and the engine, never Numba or CuPy (kernels load on
-first use).
+first use; :mod:`gradcnn.cuda` imports CuPy only when one of its functions is called).
 """
 
 import numpy as _np
 
-from . import data, functional, nn, ops, optim, random, testing  # noqa: F401  (ops attaches Tensor methods)
+from . import cuda, data, functional, nn, ops, optim, random, testing  # noqa: F401  (ops attaches Tensor methods)
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
@@ -25,12 +25,21 @@ from .tensor import Tensor, grad
 __version__ = "0.1.0"
 
 
-def warmup(verbose=False):
-    """Compile every CPU kernel for float32 and float64 now (or load them from the on-disk cache)
-    instead of at first use; returns the seconds it took."""
-    from .backends import cpu
+def warmup(verbose=False, device="cpu"):
+    """Compile every kernel of ``device``'s backend for float32 and float64 now (or load them from
+    the on-disk cache) instead of at first use; returns the seconds it took. On ``"cuda:N"`` the
+    kernels are built for that device."""
+    from .backends import backend_of, parse_device, to_device
 
-    seconds = cpu.warmup()
+    device = parse_device(device)
+    if device == "cpu":
+        from .backends import cpu
+
+        seconds = cpu.warmup()
+    else:
+        probe = to_device(_np.zeros(1, dtype=_np.float32), device)  # DeviceError without CuPy or a GPU
+        with probe.device:
+            seconds = backend_of(probe).warmup()
     if verbose:
         print(f"gradcnn: kernels ready in {seconds:.2f} s")
     return seconds
@@ -76,7 +85,7 @@ long = int64
 
 __all__ = [
     "Function", "GradcnnError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
-    "as_tensor", "bool_", "cat", "chunk", "clamp", "create_dataset", "create_layer",
+    "as_tensor", "bool_", "cat", "chunk", "clamp", "create_dataset", "cuda", "create_layer",
     "create_model", "data", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten",
     "float", "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional",
     "get_rng_state", "grad", "hookimpl", "int16", "int32", "int64", "int8", "is_grad_enabled",

@@ -189,8 +189,9 @@ def _require_float(dt, op):
 
 
 def _like(fn, t, dtype, device, requires_grad, *args):
-    out = fn(*args, t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
-    return out.to(t.device if device is None else device)
+    # The device goes to ``fn`` (not ``.to()`` afterwards), so a result that requires grad is a leaf.
+    return fn(*args, t.shape, dtype=t.dtype if dtype is None else dtype,
+              device=t.device if device is None else device, requires_grad=requires_grad)
 
 
 def zeros_like(t, *, dtype=None, device=None, requires_grad=False):
@@ -214,5 +215,5 @@ def randn_like(t, *, dtype=None, device=None, requires_grad=False):
 
 
 def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
-    out = full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
-    return out.to(t.device if device is None else device)
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
+                device=t.device if device is None else device, requires_grad=requires_grad)

@@ -2,6 +2,8 @@
 
 A checkpoint is a dict: a state dict (names to tensors or arrays), or a training checkpoint that
 nests state dicts, optimizer and scheduler state, numbers, strings, lists, tuples and dicts.
+Tensors and arrays on a GPU are written from host copies and come back on the CPU (NumPy arrays,
+CPU tensors); ``model.load_state_dict`` then copies them to wherever the model lives.
 
 The file is an ordinary safetensors file:
 
@@ -75,9 +77,9 @@ def save(obj, path, *, metadata=None):
 
 def _encode(value, keys, arrays):
     """The JSON skeleton of ``value``; arrays go into ``arrays`` under their key path."""
-    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+    if isinstance(value, (Tensor, np.ndarray, np.generic)) or hasattr(value, "__cuda_array_interface__"):
         kind = ("tensor" if isinstance(value, Tensor) else
-                "ndarray" if isinstance(value, np.ndarray) else "scalar")
+                "scalar" if isinstance(value, np.generic) else "ndarray")
         array = _to_numpy(value, keys)
         name = "/".join(map(str, keys)) or "$root"
         while name in arrays:  # keys containing "/" can spell another entry's path
@@ -111,6 +113,8 @@ def _encode_key(key, keys):
 def _to_numpy(value, keys):
     if isinstance(value, Tensor):
         value = value.detach().cpu().data
+    elif hasattr(value, "__cuda_array_interface__"):
+        value = value.get()  # a CuPy array: checkpoints hold host copies
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"save: {_where(keys)} has dtype {array.dtype}; checkpoints hold bool, "

@@ -16,9 +16,9 @@ import numpy as np
 
 from .autograd import tape
 from .backends import device_of, parse_device
-from .errors import AutogradError, DTypeError, ShapeError
+from .errors import AutogradError, DeviceError, DTypeError, ShapeError
 
-__all__ = ["Tensor", "grad", "resolve_dtype", "DEFAULT_DTYPE"]
+__all__ = ["Tensor", "grad", "resolve_dtype", "check_devices", "DEFAULT_DTYPE"]
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -207,7 +207,7 @@ class Tensor:
                 "numpy: this tensor requires grad; call tensor.detach().numpy() to read its values"
             )
         if device_of(self.data) != "cpu":
-            raise AutogradError("numpy: the tensor is on " + self.device + "; call .cpu() first")
+            raise DeviceError("numpy: the tensor is on " + self.device + "; call .cpu() first")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
@@ -339,8 +339,10 @@ class Tensor:
     def copy_(self, src):
         from .ops import shape as shape_ops
 
-        src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
-        return self._assign(shape_ops.expand(src.to(self.dtype), self.shape), "copy_")
+        if not isinstance(src, Tensor):
+            src = Tensor._make(src if hasattr(src, "__cuda_array_interface__") else np.asarray(src))
+        # As in PyTorch, copy_ also copies across devices (differentiably, through to()).
+        return self._assign(shape_ops.expand(src.to(self.device, self.dtype), self.shape), "copy_")
 
     def fill_(self, value):
         self._check_inplace("fill_")
@@ -379,6 +381,24 @@ class Tensor:
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
 
+def check_devices(op, *named):
+    """Raise DeviceError unless every Tensor and array among ``named`` (``(name, value)`` pairs)
+    lives on one device, naming the first two that differ; numbers and ``None`` are ignored."""
+    first = None
+    for name, value in named:
+        data = value.data if isinstance(value, Tensor) else value
+        if type(data) is np.ndarray:
+            device = "cpu"
+        elif hasattr(data, "__cuda_array_interface__"):
+            device = device_of(data)
+        else:
+            continue
+        if first is None:
+            first = (name, device)
+        elif device != first[1]:
+            raise DeviceError(f"{op}: {first[0]} is on {first[1]} but {name} is on {device}")
+
+
 def _dim(dim, ndim, op):
     """A dim index normalised to ``0 <= dim < ndim`` (a 0-d tensor accepts 0 and -1)."""
     n = max(ndim, 1)
@@ -405,7 +425,14 @@ def _root_grad(root, gradient, op):
         xp = np if type(root.data) is np.ndarray else __import__("cupy")
         return Tensor._make(xp.ones(root.shape, dtype=root.dtype))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor._make(np.asarray(gradient, dtype=root.dtype))
+        # A plain array or number is a constant: it goes where the output is (a CuPy array given
+        # for a CPU output is refused below, like a Tensor on another device).
+        gradient = Tensor._make(gradient if hasattr(gradient, "__cuda_array_interface__")
+                                else np.asarray(gradient, dtype=root.dtype))
+        if type(root.data) is not np.ndarray:
+            gradient = gradient.to(root.device)
+    if gradient.device != root.device:
+        raise DeviceError(f"{op}: gradient is on {gradient.device} but the output is on {root.device}")
     if gradient.shape != root.shape:
         raise ShapeError(
             f"{op}: gradient has shape {gradient.shape} but the output has shape {root.shape}"

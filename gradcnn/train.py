@@ -4,6 +4,9 @@ checkpoints, resume) and ``evaluate``.
 Checkpoints hold the model, the optimizer and scheduler state, the epoch and the random generator's
 state, so a resumed run continues exactly where the interrupted one stopped: on the CPU the two
 give bitwise-identical weights.
+
+Loaders yield CPU tensors; both functions move each batch to ``device``, by default the device of
+the model's parameters, so ``model.to("cuda")`` is all it takes to train on a GPU.
 """
 
 import json
@@ -12,6 +15,7 @@ import time
 
 from . import random as _random
 from .autograd.tape import no_grad
+from .backends import parse_device
 
 __all__ = ["fit", "evaluate"]
 
@@ -26,13 +30,31 @@ def _progress(iterable, total, desc, enabled):
     return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 
-def evaluate(model, loader, loss):
-    """Mean loss and accuracy of ``model`` over ``loader`` in eval mode, without a graph."""
+def _device(model, device):
+    """``device`` normalised, or where the model's first parameter (or buffer) lives."""
+    if device is not None:
+        return parse_device(device)
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return "cpu"
+
+
+def _batch(x, y, device):
+    return x.to(device), y.to(device)  # no copy for a batch already there
+
+
+def evaluate(model, loader, loss, *, device=None):
+    """Mean loss and accuracy of ``model`` over ``loader`` in eval mode, without a graph.
+    Batches move to ``device`` (default: the model's)."""
+    device = _device(model, device)
     was_training = model.training
     model.eval()
     total, correct, count = 0.0, 0, 0
     with no_grad():
         for x, y in loader:
+            x, y = _batch(x, y, device)
             out = model(x)
             total += float(loss(out, y).item()) * len(y)
             correct += int((out.data.argmax(1) == y.data).sum())
@@ -50,15 +72,18 @@ def _checkpoint(model, optimizer, scheduler, epoch, history):
 
 
 def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, scheduler=None,
-        checkpoint=None, resume=False, progress=True, log=print):
+        checkpoint=None, resume=False, progress=True, log=print, device=None):
     """Train ``model`` for ``epochs`` epochs; returns the history (a list of per-epoch dicts:
     train loss and accuracy, validation loss and accuracy, seconds).
 
-    ``checkpoint``: a path written after every epoch (atomically, safetensors); with ``resume`` an
-    existing checkpoint there is loaded first and training continues from its epoch.
+    ``checkpoint``: a path written after every epoch (atomically, safetensors, from host copies);
+    with ``resume`` an existing checkpoint there is loaded first and training continues from its
+    epoch. ``device``: where each batch is moved before the forward pass; by default the device of
+    the model's parameters (move the model, and create the optimizer, first).
     """
     from .io import load, save
 
+    device = _device(model, device)
     history, start = [], 0
     if resume and checkpoint and os.path.exists(checkpoint):
         state = load(checkpoint)
@@ -76,6 +101,7 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
         total, correct, count = 0.0, 0, 0
         bar = _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{epochs}", progress)
         for x, y in bar:
+            x, y = _batch(x, y, device)
             out = model(x)
             batch_loss = loss(out, y)
             optimizer.zero_grad()
@@ -92,7 +118,7 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
         row = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
                "train_accuracy": correct / max(count, 1), "seconds": time.perf_counter() - began}
         if val_loader is not None:
-            val = evaluate(model, val_loader, loss)
+            val = evaluate(model, val_loader, loss, device=device)
             row.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         history.append(row)
         log(json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}))

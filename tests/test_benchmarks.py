@@ -1,9 +1,12 @@
-"""Smoke test of benchmarks/bench_overhead.py: every gradcnn workload still runs (nothing is timed)."""
+"""Smoke tests of the scripts in benchmarks/: every gradcnn workload still runs (nothing is timed)."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_overhead.py"
 
@@ -63,3 +66,39 @@ def test_model_bench_runs_lenet5_once():
     if rows[0]["torch_ms"] is not None:  # the twin computes the same function from the same weights
         assert rows[0]["max_diff"] < 1e-4
     assert "lenet5" in bench.format_table(rows)
+
+
+def _load_gpu_bench():
+    spec = importlib.util.spec_from_file_location("bench_gpu", SCRIPT.with_name("bench_gpu.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_gpu_bench_without_cuda_says_so_and_fails():
+    bench = _load_gpu_bench()
+    if bench.cuda_unavailable() is None:
+        pytest.skip("a CUDA device is present: the script would run the whole benchmark")
+    proc = subprocess.run([sys.executable, str(SCRIPT.with_name("bench_gpu.py")), "--quick"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "no CUDA device" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_gpu_bench_rows_and_training_run_with_the_cpu_as_both_devices():
+    # The GPU benchmark's own code paths (rows, comparison, tables, training loop), with "cpu" standing
+    # in for "cuda" so that they run without a GPU.
+    bench = _load_gpu_bench()
+    lib, ref = bench.gradcnn_lib("cpu"), bench.gradcnn_lib("cpu")
+    conv, pool = (2, 3, 9, 9, 4, 3, 2, 1), (2, 3, 9, 9, 3, 2)
+    rows = [bench.run_row(kind, "tiny", conv if "conv" in kind else pool, make, lib, ref, repeat=1)
+            for kind, _, make, _ in bench.bc.BENCHES]
+    for row in rows:
+        assert "mismatch" not in row and row["ratio"] > 0 and row["gradcnn"]["first_call_ms"] > 0, row
+    assert "tiny" in bench.format_table(rows[1]["kind"], rows[1:2], ref.name, with_target=True)
+    summary = bench.summarize(rows, with_target=True)
+    assert summary["conv2d forward+backward"]["target_met"] is False  # 1 of 6 shapes measured
+    assert "not measured" in bench.format_summary(summary, with_target=True)
+    run = bench.train_lenet("cpu", epochs=2, log=lambda *args, **kwargs: None)
+    assert run["epochs"] == 2 and run["median_epoch_s"] > 0 and 0 <= run["test_accuracy"] <= 1
+    assert np.isfinite(run["final_train_loss"])

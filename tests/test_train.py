@@ -50,3 +50,25 @@ def test_train_and_eval_on_digits(tmp_path, capsys):
     capsys.readouterr()
     _run("eval", "lenet5", "--weights", str(out / "model.safetensors"), "--dataset", "digits")
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"] == pytest.approx(accuracy)
+
+
+def test_fit_moves_batches_to_the_device_asked_for_and_names_a_bad_one():
+    import gradcnn
+    import gradcnn.functional as F
+    from gradcnn import nn, optim
+    from gradcnn.data import DataLoader, TensorDataset
+    from gradcnn.errors import DeviceError
+    from gradcnn.train import evaluate, fit
+
+    gradcnn.manual_seed(0)
+    data = TensorDataset(gradcnn.randn(8, 3), gradcnn.randint(0, 2, (8,)))
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(data, batch_size=4)
+    history = fit(model, loader, optimizer=opt, loss=F.cross_entropy, epochs=1, progress=False,
+                  log=lambda *_: None, device="cpu")
+    assert len(history) == 1 and np.isfinite(history[0]["train_loss"])
+    with pytest.raises(DeviceError, match="unknown device 'tpu'"):
+        fit(model, loader, optimizer=opt, loss=F.cross_entropy, epochs=1, progress=False, device="tpu")
+    with pytest.raises(DeviceError, match="unknown device 'tpu'"):
+        evaluate(model, loader, F.cross_entropy, device="tpu")

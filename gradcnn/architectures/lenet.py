@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import nn
+from ..backends import to_device
 from ..creation import full, tensor
 from ..errors import ShapeError
 from ..ops.shape import cat
@@ -156,8 +157,9 @@ class PartialConv2d(nn.Module):
         bound = np.repeat(2.4 / fan_in, [len(row) for row in self.table])  # per connection
         nn.init.uniform_(self.weight, -1, 1)
         nn.init.uniform_(self.bias, -1, 1)
-        self.weight.data *= bound[:, None, None].astype(np.float32)
-        self.bias.data *= (2.4 / fan_in).astype(np.float32)
+        device = self.weight.device  # reset on any device: the bounds go where the weights are
+        self.weight.data *= to_device(bound[:, None, None].astype(np.float32), device)
+        self.bias.data *= to_device((2.4 / fan_in).astype(np.float32), device)
 
     def dense_weight(self):
         """The ``(out, in, kH, kW)`` kernel, zero where the table has no connection."""

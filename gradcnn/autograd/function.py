@@ -27,9 +27,13 @@ input; ``ctx.needs_input_grad`` says which ones are wanted.
 ``saved_tensors`` gives them back as the Tensors they are in the graph, so a second derivative reaches
 them. Any other array is saved as a constant: fine for masks and indices, wrong for an intermediate
 that depends on an input (recompute it from the inputs instead, or split the op in two primitives).
+A number (a scalar operand such as the 2 of ``x ** 2``) comes back as that number.
 """
 
+import numbers
 import weakref
+
+import numpy as np
 
 from ..errors import AutogradError
 from . import tape
@@ -129,6 +133,10 @@ def _saved_entry(array, args, arrays, out, result, node):
     for a, arr in zip(args, arrays):
         if arr is array and a is not arr:
             return (a, a._version, a._version.value)
+    if isinstance(array, (numbers.Number, np.generic)):
+        # A scalar operand stays a scalar: backward formulas combine it with gradients on any
+        # device, where a 0-d NumPy tensor would tie them to the CPU.
+        return (array, None, 0)
     return (_tensor_cls()._make(array), None, 0)
 
 

@@ -45,9 +45,17 @@ def device_of(array):
     return "cpu"
 
 
+def _array(x):
+    """The array of ``x``: ``x`` itself, or a Tensor's ``data`` (arrays have a ``data`` attribute
+    too -- a buffer -- so they are recognised first)."""
+    if isinstance(x, np.ndarray) or _is_cupy(x):
+        return x
+    return getattr(x, "data", x)
+
+
 def get_array_module(x):
     """NumPy or CuPy, whichever owns ``x`` (an array or a Tensor)."""
-    data = getattr(x, "data", x)
+    data = _array(x)
     if _is_cupy(data):
         import cupy
 
@@ -57,7 +65,7 @@ def get_array_module(x):
 
 def backend_of(x):
     """The kernel module for the device of ``x``."""
-    data = getattr(x, "data", x)
+    data = _array(x)
     name = "cuda" if _is_cupy(data) else "cpu"
     return importlib.import_module(f"{__name__}.{name}")
 

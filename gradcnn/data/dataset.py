@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from .. import random
+from ..backends import device_of, to_device
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 
@@ -34,7 +35,8 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ShapeError("TensorDataset: needs at least one array")
-        arrays = tuple(a.data if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
+        arrays = tuple(a.data if isinstance(a, Tensor) else a if hasattr(a, "__cuda_array_interface__")
+                       else np.asarray(a) for a in arrays)
         lengths = [a.shape[0] if a.ndim else None for a in arrays]
         if None in lengths or len(set(lengths)) != 1:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
@@ -93,7 +95,9 @@ class DataLoader:
     """Batches of ``dataset`` as Tensors: ``for images, labels in DataLoader(train, batch_size=64)``.
 
     Each field of the samples is stacked into one Tensor per batch; integer fields (labels) become
-    int64. ``shuffle=True`` draws a new order at the start of every epoch (when iteration begins)
+    int64. Batches are CPU tensors (``fit`` moves them to the model's device), except that a
+    :class:`TensorDataset` of CUDA tensors gives batches on that device. ``shuffle=True`` draws a
+    new order at the start of every epoch (when iteration begins)
     from ``generator`` (a ``numpy.random.Generator``), by default gradcnn's generator, so
     ``gradcnn.manual_seed(s)`` makes the epochs reproducible. ``len(loader)`` is the number of
     batches; ``drop_last=True`` leaves out a last batch smaller than ``batch_size``.
@@ -131,7 +135,8 @@ class DataLoader:
         for start in range(0, len(order), self.batch_size):
             indices = order[start:start + self.batch_size]
             if fast:
-                fields = [a[indices] for a in self.dataset.arrays]
+                fields = [a[indices] if type(a) is np.ndarray else a[to_device(indices, device_of(a))]
+                          for a in self.dataset.arrays]
                 yield tuple(_tensor(f) for f in fields)
             else:
                 yield _collate([self.dataset[int(i)] for i in indices])

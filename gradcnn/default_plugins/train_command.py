@@ -23,7 +23,7 @@ def register_commands(cli):
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--lr", type=float, default=0.01)
     train.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    train.add_argument("--device", default="cpu")
+    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--data-dir", default=None, help="where IDX files are (mnist, fashion-mnist)")
     train.add_argument("--out", default="runs/latest", help="output directory (default runs/latest)")

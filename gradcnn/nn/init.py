@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd.tape import no_grad
+from ..backends import to_device
 from ..errors import ShapeError
 
 __all__ = [
@@ -54,6 +55,8 @@ def fan_in_and_fan_out(tensor):
 
 
 def _fill(tensor, values):
+    if type(values) is np.ndarray and type(tensor.data) is not np.ndarray:
+        values = to_device(values, tensor.device)  # drawn on the CPU: one seed, one init everywhere
     with no_grad():
         tensor.data[...] = values
         tensor._version.value += 1

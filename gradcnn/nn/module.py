@@ -37,7 +37,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        arr = data.data if isinstance(data, Tensor) else _array(data)
         super().__init__(arr, dtype=arr.dtype)
         if requires_grad:
             self.requires_grad = True
@@ -261,9 +261,11 @@ class Module:
         unexpected = [k for k in state_dict if k not in own]
         mis_shaped = []
         for key, value in state_dict.items():
-            if key in own and tuple(np.shape(getattr(value, "data", value))) != own[key].shape:
-                mis_shaped.append(f"{key}: checkpoint {tuple(np.shape(getattr(value, 'data', value)))}, "
-                                  f"model {own[key].shape}")
+            if key not in own:
+                continue
+            shape = tuple(_array(getattr(value, "data", value)).shape)
+            if shape != own[key].shape:
+                mis_shaped.append(f"{key}: checkpoint {shape}, model {own[key].shape}")
         if mis_shaped or (strict and (missing or unexpected)):
             parts = []
             if missing:
@@ -279,8 +281,8 @@ class Module:
             for key, value in state_dict.items():
                 if key in targets:
                     target = targets[key]
-                    arr = getattr(value, "data", value)
-                    target.data[...] = to_device(np.asarray(arr) if target.device == "cpu" else arr, target.device)
+                    # Values may live on any device (a CUDA state dict into a CPU model, say).
+                    target.data[...] = to_device(_array(getattr(value, "data", value)), target.device)
                     target._version.value += 1
         return IncompatibleKeys(missing, unexpected)
 
@@ -340,6 +342,13 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _array(value):
+    """``value`` as an array: NumPy and CuPy arrays as they are, anything else through NumPy."""
+    if type(value) is np.ndarray or hasattr(value, "__cuda_array_interface__"):
+        return value
+    return np.asarray(value)
 
 
 def _indent(text):

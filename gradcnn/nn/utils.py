@@ -4,7 +4,7 @@ import math
 
 from ..backends import get_array_module
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, check_devices
 
 __all__ = ["clip_grad_norm_"]
 
@@ -36,6 +36,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     if not grads:
         return Tensor(0.0)
+    check_devices("clip_grad_norm_", *((f"gradient {i}", g) for i, g in enumerate(grads)))
     xp = get_array_module(grads[0])
     norms = xp.stack([_vector_norm(xp, g.data, norm_type) for g in grads])
     total = _vector_norm(xp, norms, norm_type)

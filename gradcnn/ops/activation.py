@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .. import random as _random
+from ..backends import to_device
 from ..errors import DTypeError, ShapeError
 from ..tensor import _dim
 from .elementwise import _Masked, _xp, exp, where
@@ -64,9 +65,10 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
         raise ShapeError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
+    # Drawn on the CPU from the seeded generator, so a seed gives the same slopes on every device.
     slope = _random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
     if type(input.data) is not np.ndarray:
-        slope = _xp(input.data).asarray(slope)
+        slope = to_device(slope, input.device)
     return where(input.data >= 0, input, input * slope)
 
 

@@ -179,6 +179,8 @@ def _check_pair(op, input, weight, bias, out_channels):
             raise ShapeError(f"{op}: bias has shape {bias.shape}, expected ({out_channels},) for weight {weight.shape}")
         if bias.dtype != input.dtype:
             raise DTypeError(f"{op}: bias is {bias.dtype.name} but input is {input.dtype.name}")
+        if bias.device != input.device:
+            raise DeviceError(f"{op}: input is on {input.device} but bias is on {bias.device}")
 
 
 def _check_groups(op, groups, in_channels, out_channels, weight, input, transposed):

@@ -1,11 +1,13 @@
 """Dropout: zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``, so the
-expected value is unchanged; the identity in eval. The mask comes from the seeded generator."""
+expected value is unchanged; the identity in eval. The mask comes from the seeded generator, drawn on
+the CPU and moved to the input's device: one seed gives the same mask on every device."""
 
 import numbers
 
 import numpy as np
 
 from .. import random as _random
+from ..backends import to_device
 from ..errors import ShapeError
 from .shape import as_tensor_arg
 
@@ -24,5 +26,5 @@ def dropout(input, p=0.5, training=True, inplace=False):
     keep = _random.generator().random(input.shape) >= p
     mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
     if type(input.data) is not np.ndarray:
-        mask = __import__("cupy").asarray(mask)
+        mask = to_device(mask, input.device)
     return input * mask

@@ -1,18 +1,21 @@
 """Elementwise primitives (with NumPy broadcasting) and their composites.
 
 Binary ops accept a Tensor and a Python number or array on either side; only Tensor arguments get
-gradients. Backward reduces each gradient to its input's shape with :func:`sum_to`.
+gradients. Operands must share a device: a NumPy array with a CUDA tensor is a DeviceError, as are
+tensors on two devices (a NumPy condition of ``where`` is a mask, and moves like an index does). Backward reduces each gradient to its input's shape with :func:`sum_to`.
 Composites (``sub``, ``rsub``, ``square``, ...) own no derivative.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from ..autograd.function import Function
-from ..backends import device_of
+from ..backends import device_of, get_array_module
+from ..backends import to_device as _move  # arrays; ``to_device`` below is the differentiable op
 from ..errors import DeviceError, DTypeError, ShapeError
-from ..tensor import Tensor, resolve_dtype
+from ..tensor import Tensor, check_devices, resolve_dtype
 from .shape import sum_to
 
 __all__ = [
@@ -48,7 +51,7 @@ __all__ = [
 
 
 def _xp(a):
-    return np if type(a) is np.ndarray else __import__("cupy")
+    return np if type(a) is np.ndarray else get_array_module(a)
 
 
 def _shape(a):
@@ -69,6 +72,8 @@ def _check_broadcast(op, *shapes):
 def _check_operand(op, other):
     if isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)):
         return
+    if hasattr(other, "__cuda_array_interface__"):  # a CuPy array: a constant, like a NumPy one
+        return
     raise DTypeError(f"{op}: unsupported operand of type {type(other).__name__}")
 
 
@@ -77,11 +82,14 @@ _FAST = (Tensor, float, int)
 
 def _binary(cls, op, a, b):
     ta, tb = type(a), type(b)
-    if ta not in _FAST or tb not in _FAST:  # the common cases skip the slower checks
+    if ta is tb is Tensor:
+        da, db = a.data, b.data
+        if type(da) is not type(db) or (type(da) is not np.ndarray and da.device.id != db.device.id):
+            raise DeviceError(f"{op}: operands are on different devices ({a.device} and {b.device})")
+    elif ta not in _FAST or tb not in _FAST:  # the common cases skip the slower checks
         _check_operand(op, a)
         _check_operand(op, b)
-    if ta is tb is Tensor and type(a.data) is not type(b.data):
-        raise DeviceError(f"{op}: operands are on different devices ({a.device} and {b.device})")
+        check_devices(op, ("input", a), ("other", b))
     try:
         return cls.apply(a, b)
     except ValueError:
@@ -156,6 +164,7 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
         y = a**b
         ctx.save_for_backward(a, b, y)
         return y
@@ -166,11 +175,14 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            ga = sum_to(g * b * a ** (b - 1), a.shape)
+            ga = sum_to(g * b * a ** (b - 1), ctx.shapes[0])
         if nb:
             # d(a^b)/db = a^b log a; define it as 0 where a == 0 (the limit along b > 0).
-            safe = where(a.data > 0, a, 1.0)
-            gb = sum_to(g * y * log(safe), b.shape)
+            if isinstance(a, Tensor):
+                log_a = log(where(a.data > 0, a, 1.0))
+            else:  # a number (saved as itself)
+                log_a = math.log(a) if a > 0 else 0.0
+            gb = sum_to(g * y * log_a, b.shape)
         return ga, gb
 
 
@@ -349,10 +361,8 @@ class Cast(Function):
 class ToDevice(Function):
     @staticmethod
     def forward(ctx, x, *, device):
-        from ..backends import to_device as move
-
         ctx.in_device = device_of(x)
-        return move(x, device)
+        return _move(x, device)
 
     @staticmethod
     def backward(ctx, g):
@@ -465,11 +475,19 @@ def minimum(input, other):
 
 def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    if not (type(cond) is np.ndarray or hasattr(cond, "__cuda_array_interface__")):
+        cond = np.asarray(cond)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: condition must be a bool tensor, got {cond.dtype.name}")
+    if type(cond) is np.ndarray and not isinstance(condition, Tensor):
+        # A NumPy mask (or list) is a constant, like an index: it goes to the operands' device.
+        on_gpu = [t for t in (input, other) if isinstance(t, Tensor) and type(t.data) is not np.ndarray]
+        if on_gpu:
+            cond = _move(cond, on_gpu[0].device)
     _check_operand("where", input)
     _check_operand("where", other)
+    check_devices("where", ("condition", cond), ("input", input), ("other", other))
     try:
         return Where.apply(input, other, cond=cond)
     except ValueError:
@@ -503,6 +521,8 @@ def _compare(ufunc_name):
     def compare(input, other):
         a = input.data if isinstance(input, Tensor) else input
         b = other.data if isinstance(other, Tensor) else other
+        if type(a) is not type(b):
+            check_devices(ufunc_name, ("input", a), ("other", b))
         return Tensor._make(getattr(_xp(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
 
     compare.__name__ = ufunc_name

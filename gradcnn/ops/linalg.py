@@ -8,10 +8,14 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, check_devices
 from .shape import reshape, sum_to, transpose
 
 __all__ = ["matmul", "linear"]
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
 
 
 def _mT(t):
@@ -46,10 +50,10 @@ class MatMul(Function):
 
 def matmul(input, other):
     """Matrix product with NumPy's rules: batched over leading dims, 1-D operands as vectors.
-    One operand may be a NumPy array (a constant), so ``ndarray @ tensor`` works."""
-    if isinstance(input, np.ndarray) and isinstance(other, Tensor):
+    One operand may be an array (a constant on the other's device), so ``ndarray @ tensor`` works."""
+    if _is_array(input) and isinstance(other, Tensor):
         input = Tensor._make(input)
-    elif isinstance(other, np.ndarray) and isinstance(input, Tensor):
+    elif _is_array(other) and isinstance(input, Tensor):
         other = Tensor._make(other)
     for name, t in (("input", input), ("other", other)):
         if not isinstance(t, Tensor):
@@ -70,6 +74,8 @@ def matmul(input, other):
             f"matmul: batch dims {input.shape[:-2]} and {other.shape[:-2]} do not broadcast "
             f"(shapes {input.shape} and {other.shape})"
         ) from None
+    if type(input.data) is not np.ndarray or type(other.data) is not np.ndarray:
+        check_devices("matmul", ("input", input), ("other", other))
     return MatMul.apply(input, other)
 
 
@@ -118,4 +124,8 @@ def linear(input, weight, bias=None):
                 f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
                 f"{weight.shape}"
             )
+    if type(input.data) is not np.ndarray or type(weight.data) is not np.ndarray or (
+        bias is not None and type(bias.data) is not np.ndarray
+    ):  # the hottest op: all-CPU calls skip the general check
+        check_devices("linear", ("input", input), ("weight", weight), ("bias", bias))
     return Linear.apply(input, weight, bias)

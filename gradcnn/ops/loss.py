@@ -5,10 +5,9 @@ targets; ``ignore_index`` targets contribute nothing, and ``reduction="mean"`` d
 weight of the targets that count (the number of them without ``weight``), as PyTorch does.
 """
 
-import numpy as np
-
+from ..backends import get_array_module
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, check_devices
 from .activation import log_softmax
 from .elementwise import abs, exp, log1p, where
 from .reduction import mean, sum
@@ -64,11 +63,12 @@ def _check_target(input, target, weight, ignore_index, op):
             f"{input.shape} (class dim {0 if input.ndim == 1 else 1} of size "
             f"{input.shape[0 if input.ndim == 1 else 1]})"
         )
+    check_devices(op, ("input", input), ("target", target), ("weight", weight))
     classes = input.shape[0 if input.ndim == 1 else 1]
     t = target.data.reshape(-1)
     bad = (t != ignore_index) & ((t < 0) | (t >= classes))
     if bad.any():
-        i = int(np.flatnonzero(np.asarray(bad))[0])
+        i = int(get_array_module(bad).flatnonzero(bad)[0])
         raise IndexOutOfRangeError(
             f"{op}: target value {int(t[i])} at flat position {i} is outside [0, {classes}) for an "
             f"input with {classes} classes (shape {input.shape})"
@@ -84,9 +84,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of integer ``target`` under log-probabilities ``input``."""
     _check_reduction(reduction, "nll_loss")
     classes, t = _check_target(input, target, weight, ignore_index, "nll_loss")
+    xp = get_array_module(t)
     valid = t != ignore_index
-    idx = np.where(valid, t, 0)
-    picked = getitem(_classes_last(input), (np.arange(t.shape[0]), idx))
+    idx = xp.where(valid, t, 0)
+    picked = getitem(_classes_last(input), (xp.arange(t.shape[0]), idx))
     w = valid.astype(input.dtype)
     if weight is not None:
         w = w * weight.data[idx]
@@ -132,7 +133,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     elif reduction == "sum":
         smooth = sum(smooth)
     else:
-        idx = np.where(t != ignore_index, t, 0)
+        idx = get_array_module(t).where(t != ignore_index, t, 0)
         denom = valid.sum() if weight is None else (weight.data[idx] * valid[:, 0]).sum()
         smooth = sum(smooth) / float(denom)
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
@@ -144,6 +145,7 @@ def _soft_cross_entropy(input, logp, target, weight, reduction, eps, class_dim):
             f"cross_entropy: probability target has shape {target.shape}, expected the input's "
             f"shape {input.shape}"
         )
+    check_devices("cross_entropy", ("input", input), ("target", target), ("weight", weight))
     classes = input.shape[class_dim]
     if eps:
         target = target * (1.0 - eps) + eps / classes
@@ -165,6 +167,7 @@ def _check_pair(input, target, op):
             f"{op}: input has shape {input.shape} but target has shape {target.shape}; they must "
             "match (gradcnn does not broadcast loss targets)"
         )
+    check_devices(op, ("input", input), ("target", target))
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -188,6 +191,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     op = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, op)
     _check_pair(input, target, op)
+    check_devices(op, ("input", input), ("weight", weight), ("pos_weight", pos_weight))
     # log(1 + exp(-x)), stable: log1p(exp(-|x|)) + max(-x, 0). Both terms take their x <= 0 branch
     # at x = 0; abs and relu would each give slope 0 there, and the gradient 1 - t instead of 0.5 - t.
     pos = input.data > 0

@@ -10,7 +10,7 @@ import numbers
 
 from ..autograd.tape import no_grad
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, check_devices
 from .elementwise import sqrt
 from .reduction import mean
 from .shape import as_tensor_arg, reshape
@@ -40,9 +40,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.dtype.kind != "f":
         raise DTypeError(f"batch_norm: input must be floating, got {input.dtype.name}")
     channels = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    stats = (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias))
+    for name, t in stats:
         _check_stat(t, name, channels, input)
+    check_devices("batch_norm", ("input", input), *stats)
     if not isinstance(eps, numbers.Real) or eps < 0:
         raise ShapeError(f"batch_norm: eps must be a non-negative number, got {eps!r}")
     axes = (0,) + tuple(range(2, input.ndim))

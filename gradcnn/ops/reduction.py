@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..backends import get_array_module
 from ..errors import ShapeError
 from ..tensor import Tensor, _dim
 from .elementwise import exp, log, sqrt, where
@@ -147,7 +148,7 @@ def _arg(fn, op, input, dim, keepdim):
     if dim is None:
         if input.data.size == 0:
             raise ShapeError(f"{op}: the input (shape {input.shape}) has no elements")
-        return Tensor._make(np.asarray(getattr(input.data, fn)(), dtype=np.int64))
+        return Tensor._make(getattr(input.data, fn)().astype(np.int64))
     d = _dim(dim, input.ndim, op)
     if input.ndim and input.shape[d] == 0:
         raise ShapeError(f"{op}: dim {d} of the input (shape {input.shape}) is empty")
@@ -215,8 +216,8 @@ def logsumexp(input, dim, keepdim=False):
     axes = normalize_dims(dim, input.ndim, "logsumexp")
     m = amax(input, axes, keepdim=True).detach()
     # A slice of all -inf (or +inf) would give inf - inf = nan; shift by 0 there instead.
-    m = where(np.isfinite(m.data), m, 0.0)
-    with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for a slice of all -inf
+    m = where(get_array_module(m).isfinite(m.data), m, 0.0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for a slice of all -inf (CuPy never warns)
         out = log(sum(exp(input - m), axes, keepdim=True)) + m
     if not keepdim:
         out = reshape(out, tuple(s for i, s in enumerate(input.shape) if i not in axes))

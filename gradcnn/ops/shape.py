@@ -10,8 +10,9 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function
+from ..backends import get_array_module, to_device
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
-from ..tensor import Tensor, _dim
+from ..tensor import Tensor, _dim, check_devices
 
 __all__ = [
     "reshape",
@@ -45,7 +46,23 @@ def as_tensor_arg(x, op, name="input"):
 
 
 def _xp(a):
-    return np if type(a) is np.ndarray else __import__("cupy")
+    return np if type(a) is np.ndarray else get_array_module(a)
+
+
+def _shape_of(value):
+    """The shape of an array, Tensor or number, without converting a CuPy array to NumPy."""
+    value = value.data if isinstance(value, Tensor) else value
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+
+
+def _on_device_of(x, array, op, name):
+    """``array`` (a constant: an index or a value) on the device of ``x``. A NumPy array, like a
+    list, moves to a CUDA tensor's device; an array on another GPU, or a CuPy array for a CPU
+    tensor, is a DeviceError, as is a Tensor on another device."""
+    if type(array) is np.ndarray:
+        return array if type(x.data) is np.ndarray else to_device(array, x.device)
+    check_devices(op, ("the tensor", x), (name, array))
+    return array
 
 
 # -- reshape ------------------------------------------------------------------------------------
@@ -258,6 +275,7 @@ def _norm_key(x, key, op):
     out = []
     for k in key:
         if isinstance(k, Tensor):
+            check_devices(op, ("the tensor", x), ("the index", k))
             k = k.data
         elif isinstance(k, list):
             k = np.asarray(k) if k else np.zeros(0, dtype=np.intp)  # [] selects nothing, as in NumPy
@@ -269,6 +287,7 @@ def _norm_key(x, key, op):
                     f"{op}: index arrays must be integer or bool, got {k.dtype.name} "
                     f"(indexing a tensor of shape {x.shape})"
                 )
+            k = _on_device_of(x, k, op, "the index")
         elif isinstance(k, np.generic):
             k = k.item()
         if not (k is None or k is Ellipsis or isinstance(k, (slice, numbers.Integral)) or hasattr(k, "dtype")):
@@ -278,6 +297,10 @@ def _norm_key(x, key, op):
             )
         out.append(k)
     return tuple(out)
+
+
+def _has_integer_array(key):
+    return any(getattr(k, "dtype", None) is not None and k.dtype.kind in "iu" for k in key)
 
 
 def _index_error(x, exc, op):
@@ -307,8 +330,8 @@ class IndexAdd(Function):
     def forward(ctx, g, *, key, shape):
         ctx.key = key
         out = _xp(g).zeros(shape, dtype=g.dtype)
-        if _is_basic(key):
-            out[key] = g
+        if not _has_integer_array(key):
+            out[key] = g  # ints, slices and boolean masks pick every element at most once
         else:
             _xp(g).add.at(out, key, g)
         return out
@@ -339,7 +362,7 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, value, *, key):
         ctx.key = key
-        ctx.value_shape = np.shape(value)
+        ctx.value_shape = _shape_of(value)
         out = x.copy()
         out[key] = value
         return out
@@ -358,11 +381,15 @@ class IndexPut(Function):
 def index_put(x, key, value):
     """A copy of ``x`` with ``value`` (broadcast) written at ``key``; ``x[key] = value`` uses it."""
     key = _norm_key(x, key, "__setitem__")
+    if isinstance(value, Tensor):
+        check_devices("__setitem__", ("the tensor", x), ("the value", value))
+    elif type(value) is np.ndarray or hasattr(value, "__cuda_array_interface__"):
+        value = _on_device_of(x, value, "__setitem__", "the value")
     try:
-        region = np.empty(x.shape, dtype=np.bool_)[key].shape
+        region = _xp(x.data).empty(x.shape, dtype=np.bool_)[key].shape
     except IndexError as exc:
         raise _index_error(x, exc, "__setitem__") from None
-    vshape = np.shape(value.data if isinstance(value, Tensor) else value)
+    vshape = _shape_of(value)
     try:
         ok = np.broadcast_shapes(vshape, region) == region
     except ValueError:
@@ -420,6 +447,8 @@ def cat(tensors, dim=0):
                 f"cat: tensors[{i}] has shape {t.shape} but tensors[0] has shape {ref.shape}; "
                 f"sizes must match except in dim {d}"
             )
+    if len(tensors) > 1:
+        check_devices("cat", *((f"tensors[{i}]", t) for i, t in enumerate(tensors)))
     if len(tensors) == 1:
         return tensors[0]
     return Cat.apply(*tensors, dim=d)
@@ -434,6 +463,7 @@ def stack(tensors, dim=0):
                 f"stack: tensors[{i}] has shape {t.shape} but tensors[0] has shape "
                 f"{tensors[0].shape}; stack needs equal shapes"
             )
+    check_devices("stack", *((f"tensors[{i}]", t) for i, t in enumerate(tensors)))
     d = _dim(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
 
@@ -527,9 +557,14 @@ def embedding(input, weight, padding_idx=None):
     output has shape ``input.shape + (dim,)``. Rows picked at ``padding_idx`` come out as zeros and
     pass no gradient, as in PyTorch."""
     as_tensor_arg(weight, "embedding", "weight")
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if isinstance(input, Tensor):
+        check_devices("embedding", ("weight", weight), ("input", input))
+        idx = input.data
+    else:
+        idx = input if hasattr(input, "__cuda_array_interface__") else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"embedding: input must hold integer indices, got {idx.dtype.name}")
+    idx = _on_device_of(weight, idx, "embedding", "input")
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
     num = weight.shape[0]

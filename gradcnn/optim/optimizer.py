@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.tape import enable_grad, no_grad
 from ..backends import get_array_module, to_device
 from ..errors import AutogradError, DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, check_devices
 
 __all__ = ["Optimizer"]
 
@@ -120,15 +120,28 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        index = 0
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
+                    index += 1
                     if p.grad is None:
                         continue
                     state = self.state.setdefault(p, {})
-                    self._update(p, p.grad.data, state, group)
+                    grad = p.grad.data
+                    if type(p.data) is not np.ndarray or type(grad) is not np.ndarray or not all(
+                        type(v) is np.ndarray or type(v) is float for v in state.values()
+                    ):
+                        self._check_devices(index - 1, p, grad, state)
+                    self._update(p, grad, state, group)
                     p._version.value += 1
         return loss
+
+    def _check_devices(self, index, p, grad, state):
+        """A parameter, its gradient and its buffers must share a device: moving a model after its
+        optimizer made buffers would otherwise mix devices in the update."""
+        named = [(f"its {name}", value) for name, value in state.items()]
+        check_devices(f"{type(self).__name__}.step", (f"parameter {index}", p), ("its gradient", grad), *named)
 
     def _update(self, p, grad, state, group):
         raise NotImplementedError

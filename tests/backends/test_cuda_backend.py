@@ -78,15 +78,17 @@ def _compile_ptx(nvrtc, name, text, options):
         opts = [o.encode() for o in options]
         err = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)[0]
         (size,) = check(nvrtc.nvrtcGetProgramLogSize(prog))
-        log = b" " * size
+        # NVRTC writes into the buffer: a bytearray, never a bytes object (b" " * 1 is the
+        # interpreter's shared one-byte string).
+        log = bytearray(size)
         check(nvrtc.nvrtcGetProgramLog(prog, log))
-        log = log.decode(errors="replace").strip("\x00 \n")
+        log = bytes(log).decode(errors="replace").strip("\x00 \n")
         assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS, f"{name} does not compile:\n{log}"
         assert "warning" not in log, f"{name} compiles with warnings:\n{log}"
         (size,) = check(nvrtc.nvrtcGetPTXSize(prog))
-        ptx = b" " * size
+        ptx = bytearray(size)
         check(nvrtc.nvrtcGetPTX(prog, ptx))
-        return ptx.decode().rstrip("\x00")
+        return bytes(ptx).decode().rstrip("\x00")
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
 

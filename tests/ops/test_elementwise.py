@@ -274,13 +274,6 @@ def test_sign(a):
     np.testing.assert_array_equal(out.numpy(), np.sign(a))
 
 
-@pytest.mark.gpu
-def test_binary_op_across_devices_raises_device_error():
-    x = gradcnn.ones(3)
-    with pytest.raises(DeviceError, match=r"cpu.*cuda:0"):
-        ops.add(x, x.to("cuda"))
-
-
 # -- errors ---------------------------------------------------------------------------------------
 
 
