@@ -98,3 +98,26 @@ def test_outputs_kept_alive_by_the_layer_are_caught():
 def test_wrong_output_shape_is_caught():
     with pytest.raises(AssertionError, match=r"output shape \(2, 2\), expected \(2, 5\)"):
         check_layer(nn.Linear, (2, 3), config={"in_features": 3, "out_features": 2}, output_shape=(2, 5))
+
+
+def test_a_slow_first_call_is_not_a_failure_even_outside_the_pytest_profiles():
+    """The first call of a layer compiles kernels; check_layer sets no deadline of its own."""
+    import time
+
+    from hypothesis import settings
+
+    calls = []
+
+    def slow_first(features):
+        if not calls:
+            time.sleep(0.3)  # hypothesis' own default deadline is 0.2 s
+        calls.append(1)
+        return nn.Linear(features, 2)
+
+    previous = getattr(settings, "_current_profile", None) or "default"
+    settings.register_profile("gradcnn-deadline-test", deadline=200)  # as gradcnn check-plugin has it
+    settings.load_profile("gradcnn-deadline-test")
+    try:
+        check_layer(slow_first, (2, 3), config={"features": 3}, max_examples=3)
+    finally:
+        settings.load_profile(previous)
