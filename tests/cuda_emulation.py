@@ -106,20 +106,39 @@ def _arg(a):
 
 launches = []  # kernel names, in launch order (tests may inspect and clear it)
 
+#: The arguments each kernel must overwrite entirely. Before a launch they are filled with poison
+#: (NaN, or -7 for indices), so an element that no thread writes shows up in every comparison.
+#: (max_pool_scatter accumulates into zeros its caller provides: nothing to poison.)
+OUTPUTS = {
+    "im2col": (1,),
+    "col2im": (1,),
+    "max_pool_fwd": (1, 2),
+    "max_pool_gather": (2,),
+    "avg_pool_fwd": (1,),
+    "avg_pool_bwd": (1,),
+    "max_pool_scatter": (),
+}
+
+#: The order in which the emulated threads run: "forward" or "reverse". Kernels with one writer per
+#: element give the same bits either way; two threads writing one element differently would not.
+order = "forward"
+
 
 def launch(kernel, dtype, total, *args):
     """Stand-in for ``gradcnn.backends.cuda._launch``."""
     if total <= 0:
         return
     launches.append(kernel)
+    for i in OUTPUTS[kernel]:
+        args[i].fill(np.nan if args[i].dtype.kind == "f" else -7)
     lib = library(cuda_backend._file_of(kernel))
     fn = getattr(lib, f"{kernel}_{cuda_backend._SUFFIX[np.dtype(dtype)]}")
     fn.restype = None
     cargs = [_arg(a) for a in args]
-    for block in range(GRID):
-        for thread in range(BLOCK):
-            lib.gradcnn_emu_set(block, BLOCK, thread, GRID)
-            fn(*cargs)
+    threads = [(block, thread) for block in range(GRID) for thread in range(BLOCK)]
+    for block, thread in reversed(threads) if order == "reverse" else threads:
+        lib.gradcnn_emu_set(block, BLOCK, thread, GRID)
+        fn(*cargs)
 
 
 def emulated_backend():

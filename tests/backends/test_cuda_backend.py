@@ -357,3 +357,36 @@ def test_launch_grid_and_argument_types(monkeypatch):
     assert [type(a) for a in args] == [np.int64, np.int64]
     assert calls[2] == "max_pool_fwd_f32" and calls[3][0] == (cuda_backend.MAX_BLOCKS,)
     assert len(calls) == 4  # an empty launch launches nothing
+
+
+def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch):
+    """One writer per element: running the emulated threads backwards changes no bit (the max-pool
+    scatter adds with atomics; its sums may round differently)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 7, 6))
+    w = rng.standard_normal((6, 2, 3, 2))
+    gy = rng.standard_normal((2, 6, 4, 6))
+    geo = ((2, 1), ((1, 1), (1, 0)), (1, 2), 2)  # out (7 + 2 - 3) // 2 + 1 = 4, (6 + 1 - 3) + 1 = 5
+    emu = _emu()
+    # 3x3 windows, stride 2, padding 1: out (7 + 2 - 3) // 2 + 1 = 4 rows, (6 + 2 - 3) // 2 + 1 = 3 columns
+    pool_dims = [gradcnn.ops.pool._max_dim(4, 7, 3, 2, 1, 1), gradcnn.ops.pool._max_dim(3, 6, 3, 2, 1, 1)]
+    avg_dims = [gradcnn.ops.pool._avg_dim(4, 7, 3, 2, 1, True), gradcnn.ops.pool._avg_dim(3, 6, 3, 2, 1, True)]
+    (hs, he, dh), (ws, we, dw) = avg_dims
+    div = np.outer(dh, dw)
+
+    def run():
+        y, idx = emu.max_pool2d_forward(x, *pool_dims[0], *pool_dims[1], (4, 3))
+        g3 = rng_g.standard_normal(y.shape)
+        return [emu.conv2d_forward(x, w, None, *geo, (4, 5)), emu.conv2d_backward_data(gy[..., :5], w, *geo, (7, 6)),
+                emu.conv2d_backward_weight(x, gy[..., :5], (3, 2), *geo), y, idx, emu.max_pool2d_gather(x, idx),
+                emu.avg_pool2d_forward(x, hs, he, ws, we, div), emu.avg_pool2d_backward(g3, hs, he, ws, we, div, (7, 6)),
+                emu.max_pool2d_scatter(g3, idx, (7, 6))]
+
+    rng_g = np.random.default_rng(6)
+    forward = run()
+    monkeypatch.setattr(cuda_emulation, "order", "reverse")
+    rng_g = np.random.default_rng(6)
+    backward = run()
+    for a, b in zip(forward[:-1], backward[:-1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(forward[-1], backward[-1], rtol=1e-14)
