@@ -390,3 +390,18 @@ def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch):
     for a, b in zip(forward[:-1], backward[:-1]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(forward[-1], backward[-1], rtol=1e-14)
+
+
+def test_empty_batch_gives_empty_results_and_zero_weight_gradient():
+    x = gradcnn.zeros(0, 2, 5, 5, dtype=gradcnn.float64, requires_grad=True)
+    w = gradcnn.ones(3, 2, 3, 3, dtype=gradcnn.float64, requires_grad=True)
+    emu = _emu()
+    saved = gradcnn.ops.conv.backend_of
+    gradcnn.ops.conv.backend_of = lambda a: emu
+    try:
+        y = F.conv2d(x, w, padding=1)
+        y.sum().backward()
+    finally:
+        gradcnn.ops.conv.backend_of = saved
+    assert y.shape == (0, 3, 5, 5) and x.grad.shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), 0)

@@ -200,13 +200,16 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     hw = ho * wo
     cg = c // groups
     ck = cg * kh * kw
-    gw = xp.zeros((groups, o // groups, ck), dtype=x.dtype)
+    gw = None
     for a, e in _chunks(n, x.dtype.itemsize * c * kh * kw * hw):
         m = e - a
         cols = xp.empty((c * kh * kw, m * hw), dtype=x.dtype)
         _im2col(x[a:e], cols, ksize, stride, pads, dilation, (ho, wo), hw, m * hw)
         rows = xp.ascontiguousarray(gy[a:e].reshape(m, o, hw).transpose(1, 0, 2)).reshape(groups, o // groups, m * hw)
-        gw += xp.matmul(rows, cols.reshape(groups, ck, m * hw).transpose(0, 2, 1))
+        part = xp.matmul(rows, cols.reshape(groups, ck, m * hw).transpose(0, 2, 1))
+        gw = part if gw is None else gw + part  # one chunk (the usual case): no zeros, no sum
+    if gw is None:  # an empty batch
+        gw = xp.zeros((groups, o // groups, ck), dtype=x.dtype)
     return gw.reshape(o, cg, kh, kw)
 
 
