@@ -25,6 +25,7 @@ from reference import (
     ref_conv_nd,
     ref_conv_transpose_nd,
     ref_max_pool_nd,
+    values_only,
 )
 
 import gradcnn
@@ -181,15 +182,6 @@ def emulated(test):
     return run
 
 
-def _values(ref):
-    def values(x, **config):
-        out = ref(x, **config)
-        return out[0] if isinstance(out, tuple) else out
-
-    values.__name__ = ref.__name__
-    return values
-
-
 _small = dict(max_batch=1, max_channels=2, max_size=3, max_kernel=2, max_stride=2, bias=True)
 
 test_conv1d = emulated(op_test(F.conv1d, ref_conv_nd, cases=conv_cases(nd=1)))
@@ -200,15 +192,15 @@ test_conv_transpose2d = emulated(op_test(F.conv_transpose2d, ref_conv_transpose_
                                          cases=conv_cases(nd=2, transposed=True)))
 test_conv2d_second_order = emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2, **_small),
                                             second_order=True))
-test_max_pool1d = emulated(op_test(F.max_pool1d, _values(ref_max_pool_nd), cases=pool_cases(1, "max"),
+test_max_pool1d = emulated(op_test(F.max_pool1d, values_only(ref_max_pool_nd), cases=pool_cases(1, "max"),
                                    second_order=True))
-test_max_pool2d = emulated(op_test(F.max_pool2d, _values(ref_max_pool_nd), cases=pool_cases(2, "max"),
+test_max_pool2d = emulated(op_test(F.max_pool2d, values_only(ref_max_pool_nd), cases=pool_cases(2, "max"),
                                    second_order=True))
 test_avg_pool1d = emulated(op_test(F.avg_pool1d, ref_avg_pool_nd, cases=pool_cases(1, "avg"), second_order=True))
 test_avg_pool2d = emulated(op_test(F.avg_pool2d, ref_avg_pool_nd, cases=pool_cases(2, "avg"), second_order=True))
 test_adaptive_avg_pool2d = emulated(op_test(F.adaptive_avg_pool2d, ref_adaptive_avg_pool_nd,
                                             cases=pool_cases(2, "adaptive_avg"), second_order=True))
-test_adaptive_max_pool2d = emulated(op_test(F.adaptive_max_pool2d, _values(ref_adaptive_max_pool_nd),
+test_adaptive_max_pool2d = emulated(op_test(F.adaptive_max_pool2d, values_only(ref_adaptive_max_pool_nd),
                                             cases=pool_cases(2, "adaptive_max"), second_order=True))
 
 

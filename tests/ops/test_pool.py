@@ -8,6 +8,7 @@ from reference import (
     ref_adaptive_max_pool_nd,
     ref_avg_pool_nd,
     ref_max_pool_nd,
+    values_only,
 )
 
 import gradcnn
@@ -16,26 +17,16 @@ from gradcnn.errors import DTypeError, ShapeError
 from gradcnn.testing import op_test
 from gradcnn.testing.strategies import pool_cases
 
-
-def _values(ref):
-    def values(x, **config):
-        out = ref(x, **config)
-        return out[0] if isinstance(out, tuple) else out
-
-    values.__name__ = ref.__name__
-    return values
-
-
-test_max_pool1d = op_test(F.max_pool1d, _values(ref_max_pool_nd), cases=pool_cases(1, "max"), second_order=True)
-test_max_pool2d = op_test(F.max_pool2d, _values(ref_max_pool_nd), cases=pool_cases(2, "max"), second_order=True)
+test_max_pool1d = op_test(F.max_pool1d, values_only(ref_max_pool_nd), cases=pool_cases(1, "max"), second_order=True)
+test_max_pool2d = op_test(F.max_pool2d, values_only(ref_max_pool_nd), cases=pool_cases(2, "max"), second_order=True)
 test_avg_pool1d = op_test(F.avg_pool1d, ref_avg_pool_nd, cases=pool_cases(1, "avg"), second_order=True)
 test_avg_pool2d = op_test(F.avg_pool2d, ref_avg_pool_nd, cases=pool_cases(2, "avg"), second_order=True)
 test_adaptive_avg_pool1d = op_test(F.adaptive_avg_pool1d, ref_adaptive_avg_pool_nd, cases=pool_cases(1, "adaptive_avg"))
 test_adaptive_avg_pool2d = op_test(F.adaptive_avg_pool2d, ref_adaptive_avg_pool_nd, cases=pool_cases(2, "adaptive_avg"),
                                    second_order=True)
-test_adaptive_max_pool1d = op_test(F.adaptive_max_pool1d, _values(ref_adaptive_max_pool_nd),
+test_adaptive_max_pool1d = op_test(F.adaptive_max_pool1d, values_only(ref_adaptive_max_pool_nd),
                                    cases=pool_cases(1, "adaptive_max"))
-test_adaptive_max_pool2d = op_test(F.adaptive_max_pool2d, _values(ref_adaptive_max_pool_nd),
+test_adaptive_max_pool2d = op_test(F.adaptive_max_pool2d, values_only(ref_adaptive_max_pool_nd),
                                    cases=pool_cases(2, "adaptive_max"), second_order=True)
 
 

@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 from .. import get_array_module
+from ..cpu import _pointwise  # the same 1x1 shortcut (no column matrix) on both backends
 
 __all__ = [
     "conv2d_forward",
@@ -122,11 +123,6 @@ def _upload(xp, array):
 def _chunks(n, bytes_per_sample):
     per = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
     return [(a, min(n, a + per)) for a in range(0, n, per)]
-
-
-def _pointwise(ksize, stride, pads, in_hw, out_hw):
-    return (tuple(ksize) == (1, 1) and tuple(stride) == (1, 1) and tuple(pads) == ((0, 0), (0, 0))
-            and tuple(in_hw) == tuple(out_hw))
 
 
 # -- convolution --------------------------------------------------------------------------------
