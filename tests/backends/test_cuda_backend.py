@@ -310,6 +310,25 @@ def test_nan_wins_the_max_as_on_the_cpu():
     assert np.isnan(got[0, 0, 0]) and got[0, 0, 1] == 3.0
 
 
+def test_ties_go_to_the_first_maximum_as_on_the_cpu():
+    """Few distinct values and overlapping windows: many ties, each must pick the first position."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, (2, 3, 7, 6)).astype(np.float64)
+    config = dict(kernel_size=3, stride=1, padding=1, return_indices=True)
+    gy = rng.standard_normal((2, 3, 7, 6))
+    got = []
+    for routed in (contextlib.nullcontext, emulation):
+        xt = gradcnn.tensor(x, requires_grad=True)
+        with routed():
+            y, idx = F.max_pool2d(xt, **config)
+            y.backward(gradcnn.tensor(gy))
+        got.append((idx.numpy(), xt.grad.numpy()))
+    (i_cpu, g_cpu), (i_emu, g_emu) = got
+    assert len(np.unique(x)) <= 3
+    np.testing.assert_array_equal(i_emu, i_cpu)
+    np.testing.assert_allclose(g_emu, g_cpu, rtol=1e-12, atol=1e-12)
+
+
 def test_cover_holds_every_window_containing_each_input():
     rng = np.random.default_rng(0)
     for _ in range(50):
