@@ -1,6 +1,6 @@
 """Convolution, max-pooling and LeNet-5 training on a CUDA GPU: gradcnn against torch (cuDNN), same process.
 
-    python benchmarks/bench_gpu.py [--repeat 10] [--quick] [--train] [--epochs 20] [--out results.json]
+    python benchmarks/bench_gpu.py [--repeat 10] [--quick] [--algorithms] [--train] [--epochs 20] [--out results.json]
 
 Workloads: those of benchmarks/bench_conv.py, on its shapes and data (``CONV_SHAPES``,
 ``POOL_SHAPES``, ``conv_data``, ``pool_data`` and the step builders are imported from it), float32:
@@ -17,6 +17,12 @@ then the median over ``--repeat`` samples, a sample being a loop of enough calls
 between two device synchronisations, divided by the number of calls. Target: conv2d
 forward+backward within 3x of torch+cuDNN on every shape; rows over 3x are flagged.
 
+``--algorithms``: conv2d forward+backward on the same shapes through each of gradcnn's CUDA
+convolution algorithms (``gradcnn.backends.cuda.CONV_ALGORITHM`` set to "im2col" and then "direct"),
+with the number of terms each output element sums (forward) and each input-gradient element sums
+(backward) and the algorithm "auto" picks for each: the measurement behind ``DIRECT_MAX_TAPS``.
+The two algorithms' results are checked against each other.
+
 ``--train``: LeNet-5 (``create_model("lenet5")``) on scikit-learn's digits (1,438 train and 359 test
 images, 1x32x32), batch 256, SGD with momentum, from the same initial weights and in the same batch
 order on "cuda" and then on "cpu". Per device: the first epoch (kernel compilation included) apart
@@ -32,6 +38,7 @@ writes every number as JSON, rewritten after each part, so an interrupted run ke
 """
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
@@ -68,6 +75,8 @@ TRAIN_EPOCHS = 20  # 6 steps each: about where SGD gets LeNet-5 past 95% test ac
 TRAIN_LR, TRAIN_MOMENTUM = 0.05, 0.8
 TRAIN_BUDGET_S = 30.0  # per device: later epochs are dropped once training has run this long
 KERNEL_BUDGET_S = 75.0  # rows not started by then are reported as skipped
+ALGORITHMS = ("im2col", "direct")
+ALGORITHM_BUDGET_S = 30.0  # --algorithms: shapes not started by then are reported as skipped
 EVAL_BATCH = 512
 
 
@@ -296,6 +305,87 @@ def run_kernels(lib, ref, repeat, rows, budget_s=KERNEL_BUDGET_S, after_row=lamb
                 flush=True,
             )
     return rows
+
+
+# -- convolution algorithms -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def conv_algorithm(name):
+    """Run gradcnn's CUDA convolutions through ``name`` ("auto", "im2col" or "direct")."""
+    from gradcnn.backends import cuda as cuda_backend
+
+    saved = cuda_backend.CONV_ALGORITHM
+    cuda_backend.CONV_ALGORITHM = name
+    try:
+        yield
+    finally:
+        cuda_backend.CONV_ALGORITHM = saved
+
+
+def conv_taps(shape):
+    """Terms summed per output element (forward) and per input-gradient element (backward) for a
+    ``bench_conv`` shape ``(N, C, H, W, O, k, stride, padding)``: what "auto" decides on."""
+    _, c, _, _, o, k, stride, _ = shape
+    return c * k * k, -(-o * k * k // (stride * stride))
+
+
+def run_algorithms(lib, repeat, shapes=None, budget_s=ALGORITHM_BUDGET_S, log=print):
+    """One row per conv shape (default: ``bench_conv.CONV_SHAPES``): conv2d forward+backward timed
+    under each of :data:`ALGORITHMS`."""
+    from gradcnn.backends import cuda as cuda_backend
+
+    began = time.perf_counter()
+    rows = []
+    for name, shape in (bc.CONV_SHAPES if shapes is None else shapes).items():
+        fwd, bwd = conv_taps(shape)
+        row = {"name": name, "shape": list(shape), "taps_forward": fwd, "taps_backward": bwd,
+               "auto": [cuda_backend.conv_algorithm(fwd), cuda_backend.conv_algorithm(bwd)]}
+        rows.append(row)
+        if time.perf_counter() - began > budget_s:
+            row["skipped"] = f"over the {budget_s:g} s budget of the algorithm comparison"
+            continue
+        data, outputs = bc.conv_data(shape), {}
+        for algorithm in ALGORITHMS:
+            try:
+                with conv_algorithm(algorithm):
+                    step, _, warm_s, outputs[algorithm] = prepare(lib, bc.conv_fwd_bwd, data, shape)
+                    median, _, _ = measure(step, lib.sync, repeat, warm_s)
+                row[algorithm] = median * 1e3
+            except Exception as exc:
+                row[algorithm] = None
+                row.setdefault("errors", {})[algorithm] = _error(exc)
+        if len(outputs) == len(ALGORITHMS):
+            try:
+                bc.check_same_result(f"conv2d forward+backward {name}", outputs["direct"], outputs["im2col"],
+                                     "im2col")
+            except SystemExit as exc:
+                row["mismatch"] = str(exc)
+        log(f"  {name}: " + ", ".join(f"{a} {row[a]:.2f} ms" if row.get(a) else f"{a} -" for a in ALGORITHMS),
+            flush=True)
+    return rows
+
+
+def format_algorithms(rows):
+    lines = [
+        "conv2d forward+backward by algorithm (median ms; auto = what CONV_ALGORITHM=\"auto\" runs, "
+        "forward / input gradient)",
+        f"  {'shape':<15}{'taps fwd':>9}{'taps bwd':>9}{'im2col':>10}{'direct':>10}{'direct/im2col':>15}  auto",
+    ]
+    for row in rows:
+        ms = [row.get(a) for a in ALGORITHMS]
+        ratio = f"{ms[1] / ms[0]:.2f}x" if all(ms) else "-"
+        note = "  skipped: " + row["skipped"] if "skipped" in row else ("  MISMATCH" if "mismatch" in row else "")
+        lines.append(
+            f"  {row['name']:<15}{row['taps_forward']:>9}{row['taps_backward']:>9}"
+            + "".join(f"{m:>10.2f}" if m else f"{'-':>10}" for m in ms)
+            + f"{ratio:>15}  {' / '.join(row['auto'])}{note}"
+        )
+        for algorithm, error in row.get("errors", {}).items():
+            lines.append(f"  {row['name']} {algorithm} failed: {error}")
+        if "mismatch" in row:
+            lines.append(f"  {row['mismatch']}")
+    return "\n".join(lines)
 
 
 def _cell(row, who, key):
@@ -529,6 +619,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=10, help="timed samples per measurement (median taken)")
     parser.add_argument("--quick", action="store_true", help="3 samples and 6 epochs: a smoke run")
     parser.add_argument(
+        "--algorithms", action="store_true", help="also time conv2d through each CUDA convolution algorithm"
+    )
+    parser.add_argument(
         "--train", action="store_true", help="also train LeNet-5 on digits on cuda and on cpu"
     )
     parser.add_argument(
@@ -581,6 +674,13 @@ def main(argv=None):
     failed = failed or any(
         "error" in r["gradcnn"] or "error" in r["reference"] or "mismatch" in r for r in rows
     )
+
+    if args.algorithms:
+        print("\nconv2d forward+backward through each CUDA convolution algorithm", flush=True)
+        report["algorithms"] = run_algorithms(gradcnn_lib("cuda"), repeat)
+        _write(args.out, report)
+        print(format_algorithms(report["algorithms"]), flush=True)
+        failed = failed or any("errors" in r or "mismatch" in r for r in report["algorithms"])
 
     if args.train:
         print(f"\ntraining LeNet-5 on digits, {epochs} epochs per device", flush=True)

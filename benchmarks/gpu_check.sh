@@ -11,7 +11,7 @@
 # its JUnit file; Python prints where it was), SIGKILL 15 s later.
 #
 # Files in $OUT: env.txt (GPU, driver, versions, commit), install.txt, pytest-gpu.txt and
-# gpu-junit.xml (pytest -m gpu), bench-gpu.txt and bench_gpu.json (benchmarks/bench_gpu.py --train),
+# gpu-junit.xml (pytest -m gpu), bench-gpu.txt and bench_gpu.json (benchmarks/bench_gpu.py --algorithms --train),
 # summary.txt. Exit status: 0 when every step passed, 1 otherwise.
 #
 # GPU_CHECK_INSTALL=0 skips the install (PYTHONPATH only). PYTHON names the interpreter (default:
@@ -136,7 +136,7 @@ record install $import_rc $((SECONDS - began)) "$how; import gradcnn status $imp
 
 # -- 3. the GPU tests --------------------------------------------------------------------------------
 export GRADCNN_HYPOTHESIS_PROFILE=ci
-run_step pytest 240 "$OUT/pytest-gpu.txt" \
+run_step pytest 210 "$OUT/pytest-gpu.txt" \
     "$PY" -m pytest -m gpu -q -rs "${PYTEST_PLUGIN[@]}" --junitxml="$OUT/gpu-junit.xml" tests
 # pytest's last line counts passed / failed / skipped tests: skips on a GPU machine are findings too.
 counts=$(grep -E '^(=+ )?[0-9]+ (passed|failed|skipped|errors?|deselected)|no tests ran' "$OUT/pytest-gpu.txt" |
@@ -148,8 +148,8 @@ record pytest "$STEP_RC" "$STEP_S" "${counts:-no result line} (pytest-gpu.txt, g
 # A CuPy kernel cache of its own, empty: the benchmark's "first call" times then include compiling
 # the RawKernels, as a user's first run does (the tests above compiled them into the default cache).
 bench_cache=$(mktemp -d /tmp/gpu-check-cupy-cache.XXXXXX)
-run_step bench 150 "$OUT/bench-gpu.txt" \
-    env CUPY_CACHE_DIR="$bench_cache" "$PY" benchmarks/bench_gpu.py --train --out "$OUT/bench_gpu.json"
+run_step bench 180 "$OUT/bench-gpu.txt" \
+    env CUPY_CACHE_DIR="$bench_cache" "$PY" benchmarks/bench_gpu.py --algorithms --train --out "$OUT/bench_gpu.json"
 record bench "$STEP_RC" "$STEP_S" "bench-gpu.txt, bench_gpu.json"
 rm -rf "$bench_cache"
 

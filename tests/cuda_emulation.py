@@ -112,6 +112,8 @@ launches = []  # kernel names, in launch order (tests may inspect and clear it)
 OUTPUTS = {
     "im2col": (1,),
     "col2im": (1,),
+    "conv_direct_fwd": (2,),
+    "conv_direct_bwd_data": (2,),
     "max_pool_fwd": (1, 2),
     "max_pool_gather": (2,),
     "avg_pool_fwd": (1,),

@@ -102,3 +102,18 @@ def test_gpu_bench_rows_and_training_run_with_the_cpu_as_both_devices():
     run = bench.train_lenet("cpu", epochs=2, log=lambda *args, **kwargs: None)
     assert run["epochs"] == 2 and run["median_epoch_s"] > 0 and 0 <= run["test_accuracy"] <= 1
     assert np.isfinite(run["final_train_loss"])
+
+
+def test_gpu_bench_algorithm_rows_with_the_cpu_standing_in():
+    bench = _load_gpu_bench()
+    shapes = {"depthwise_like": (2, 1, 9, 9, 4, 3, 1, 1), "wide": (2, 8, 9, 9, 4, 3, 2, 1)}
+    rows = bench.run_algorithms(bench.gradcnn_lib("cpu"), repeat=1, shapes=shapes, log=lambda *a, **k: None)
+    assert [r["name"] for r in rows] == list(shapes)
+    assert [(r["taps_forward"], r["taps_backward"]) for r in rows] == [(9, 36), (72, 9)]
+    assert rows[0]["auto"] == ["direct", "direct"] and rows[1]["auto"] == ["im2col", "direct"]
+    for row in rows:
+        assert "errors" not in row and "mismatch" not in row, row
+        assert row["im2col"] > 0 and row["direct"] > 0
+    table = bench.format_algorithms(rows)
+    assert "depthwise_like" in table and "direct / direct" in table and "im2col / direct" in table
+

@@ -160,23 +160,25 @@ def _emu():
 
 
 @contextlib.contextmanager
-def emulation():
-    """Route the conv and pool ops' kernels to the emulated CUDA backend; fail if none ran."""
+def emulation(algorithm="auto"):
+    """Route the conv and pool ops' kernels to the emulated CUDA backend, convolutions by
+    ``algorithm``; fail if no kernel ran."""
     emu = _emu()
-    saved = gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of
+    saved = gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of, emu.CONV_ALGORITHM
     gradcnn.ops.conv.backend_of = gradcnn.ops.pool.backend_of = lambda x: emu
+    emu.CONV_ALGORITHM = algorithm
     cuda_emulation.launches.clear()
     try:
         yield emu
     finally:
-        gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of = saved
+        gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of, emu.CONV_ALGORITHM = saved
     assert cuda_emulation.launches, "no emulated kernel ran"
 
 
-def emulated(test):
+def emulated(test, algorithm="auto"):
     @functools.wraps(test)
     def run():
-        with emulation():
+        with emulation(algorithm):
             test()
 
     return run
@@ -184,14 +186,19 @@ def emulated(test):
 
 _small = dict(max_batch=1, max_channels=2, max_size=3, max_kernel=2, max_stride=2, bias=True)
 
-test_conv1d = emulated(op_test(F.conv1d, ref_conv_nd, cases=conv_cases(nd=1)))
-test_conv2d = emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2)))
-test_conv_transpose1d = emulated(op_test(F.conv_transpose1d, ref_conv_transpose_nd,
-                                         cases=conv_cases(nd=1, transposed=True)))
-test_conv_transpose2d = emulated(op_test(F.conv_transpose2d, ref_conv_transpose_nd,
-                                         cases=conv_cases(nd=2, transposed=True)))
-test_conv2d_second_order = emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2, **_small),
-                                            second_order=True))
+# Convolutions twice: through im2col + GEMM, and through the direct kernels (the weight gradient
+# is im2col + GEMM either way).
+for _alg in ("im2col", "direct"):
+    globals().update({
+        f"test_conv1d_{_alg}": emulated(op_test(F.conv1d, ref_conv_nd, cases=conv_cases(nd=1)), _alg),
+        f"test_conv2d_{_alg}": emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2)), _alg),
+        f"test_conv_transpose1d_{_alg}": emulated(op_test(F.conv_transpose1d, ref_conv_transpose_nd,
+                                                          cases=conv_cases(nd=1, transposed=True)), _alg),
+        f"test_conv_transpose2d_{_alg}": emulated(op_test(F.conv_transpose2d, ref_conv_transpose_nd,
+                                                          cases=conv_cases(nd=2, transposed=True)), _alg),
+        f"test_conv2d_second_order_{_alg}": emulated(op_test(F.conv2d, ref_conv_nd, cases=conv_cases(nd=2, **_small),
+                                                             second_order=True), _alg),
+    })
 test_max_pool1d = emulated(op_test(F.max_pool1d, values_only(ref_max_pool_nd), cases=pool_cases(1, "max"),
                                    second_order=True))
 test_max_pool2d = emulated(op_test(F.max_pool2d, values_only(ref_max_pool_nd), cases=pool_cases(2, "max"),
@@ -213,9 +220,9 @@ def _grads(fn, arrays, config, dtype):
     return [y.detach().numpy()] + [t.grad.numpy() for t in tensors if t is not None]
 
 
-def _same_on_both(fn, arrays, config, dtype):
+def _same_on_both(fn, arrays, config, dtype, algorithm="auto"):
     on_cpu = _grads(fn, arrays, config, dtype)
-    with emulation():
+    with emulation(algorithm):
         on_emu = _grads(fn, arrays, config, dtype)
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     for a, b in zip(on_cpu, on_emu):
@@ -223,11 +230,12 @@ def _same_on_both(fn, arrays, config, dtype):
         np.testing.assert_allclose(b, a, **tol)
 
 
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
 @given(case=conv_cases(nd=2, bias=True))
-def test_conv2d_float32_and_float64_match_the_cpu_backend(case):
+def test_conv2d_float32_and_float64_match_the_cpu_backend(algorithm, case):
     arrays, config = case
     for dtype in (np.float32, np.float64):
-        _same_on_both(F.conv2d, arrays, config, dtype)
+        _same_on_both(F.conv2d, arrays, config, dtype, algorithm)
 
 
 @given(case=pool_cases(2, "max"))
@@ -255,6 +263,7 @@ def test_chunked_batches_match_one_chunk(monkeypatch):
     args = ((2, 1), ((1, 1), (2, 0)), (1, 2), 2)
     out_hw = ((9 + 2 - 3) // 2 + 1, (7 + 2 - 5) // 1 + 1)
     emu = _emu()
+    monkeypatch.setattr(emu, "CONV_ALGORITHM", "im2col")
     whole = [emu.conv2d_forward(x, w, None, *args, out_hw)]
     gy = rng.standard_normal((5, 6) + out_hw)
     whole += [emu.conv2d_backward_data(gy, w, *args, (9, 7)), emu.conv2d_backward_weight(x, gy, (3, 3), *args)]
@@ -270,7 +279,8 @@ def test_chunked_batches_match_one_chunk(monkeypatch):
         np.testing.assert_allclose(b, c, rtol=1e-12, atol=1e-12)
 
 
-def test_64_bit_index_path_matches_the_cpu_backend(monkeypatch):
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_64_bit_index_path_matches_the_cpu_backend(monkeypatch, algorithm):
     monkeypatch.setattr(cuda_emulation, "defines", ("GRADCNN_FORCE_INDEX64",))
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 4, 8, 7))
@@ -278,6 +288,7 @@ def test_64_bit_index_path_matches_the_cpu_backend(monkeypatch):
     gy = rng.standard_normal((2, 6, 4, 7))
     args = ((2, 1), ((1, 1), (1, 1)), (1, 2), 2)  # out (8 + 2 - 3) // 2 + 1 = 4, 7 + 2 - 3 + 1 = 7
     emu = _emu()
+    monkeypatch.setattr(emu, "CONV_ALGORITHM", algorithm)
     got = [emu.conv2d_forward(x, w, None, *args, (4, 7)), emu.conv2d_backward_data(gy, w, *args, (8, 7)),
            emu.conv2d_backward_weight(x, gy, (3, 2), *args)]
     expected = [cpu_backend.conv2d_forward(x, w, None, *args, (4, 7)), cpu_backend.conv2d_backward_data(gy, w, *args, (8, 7)),
@@ -370,7 +381,8 @@ def test_launch_grid_and_argument_types(monkeypatch):
     assert len(calls) == 4  # an empty launch launches nothing
 
 
-def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch):
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch, algorithm):
     """One writer per element: running the emulated threads backwards changes no bit (the max-pool
     scatter adds with atomics; its sums may round differently)."""
     rng = np.random.default_rng(5)
@@ -379,6 +391,7 @@ def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch):
     gy = rng.standard_normal((2, 6, 4, 6))
     geo = ((2, 1), ((1, 1), (1, 0)), (1, 2), 2)  # out (7 + 2 - 3) // 2 + 1 = 4, (6 + 1 - 3) + 1 = 5
     emu = _emu()
+    monkeypatch.setattr(emu, "CONV_ALGORITHM", algorithm)
     # 3x3 windows, stride 2, padding 1: out (7 + 2 - 3) // 2 + 1 = 4 rows, (6 + 2 - 3) // 2 + 1 = 3 columns
     pool_dims = [gradcnn.ops.pool._max_dim(4, 7, 3, 2, 1, 1), gradcnn.ops.pool._max_dim(3, 6, 3, 2, 1, 1)]
     avg_dims = [gradcnn.ops.pool._avg_dim(4, 7, 3, 2, 1, True), gradcnn.ops.pool._avg_dim(3, 6, 3, 2, 1, True)]
@@ -403,10 +416,12 @@ def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch):
     np.testing.assert_allclose(forward[-1], backward[-1], rtol=1e-14)
 
 
-def test_empty_batch_gives_empty_results_and_zero_weight_gradient():
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_empty_batch_gives_empty_results_and_zero_weight_gradient(monkeypatch, algorithm):
     x = gradcnn.zeros(0, 2, 5, 5, dtype=gradcnn.float64, requires_grad=True)
     w = gradcnn.ones(3, 2, 3, 3, dtype=gradcnn.float64, requires_grad=True)
     emu = _emu()
+    monkeypatch.setattr(emu, "CONV_ALGORITHM", algorithm)
     saved = gradcnn.ops.conv.backend_of
     gradcnn.ops.conv.backend_of = lambda a: emu
     try:
@@ -416,3 +431,39 @@ def test_empty_batch_gives_empty_results_and_zero_weight_gradient():
         gradcnn.ops.conv.backend_of = saved
     assert y.shape == (0, 3, 5, 5) and x.grad.shape == (0, 2, 5, 5)
     np.testing.assert_array_equal(w.grad.numpy(), 0)
+
+
+def _conv_launches(emu, x_shape, w_shape, groups, stride=(1, 1)):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape)
+    kh, kw = w_shape[2:]
+    out_hw = ((x_shape[2] - kh) // stride[0] + 1, (x_shape[3] - kw) // stride[1] + 1)
+    geo = (stride, ((0, 0), (0, 0)), (1, 1), groups)
+    gy = rng.standard_normal((x_shape[0], w_shape[0]) + out_hw)
+    cuda_emulation.launches.clear()
+    emu.conv2d_forward(x, w, None, *geo, out_hw)
+    forward = list(cuda_emulation.launches)
+    cuda_emulation.launches.clear()
+    emu.conv2d_backward_data(gy, w, *geo, x_shape[2:])
+    return forward, list(cuda_emulation.launches)
+
+
+def test_auto_runs_short_reductions_direct_and_long_ones_through_gemm():
+    emu = _emu()
+    assert emu.CONV_ALGORITHM == "auto"
+    # Depthwise 3x3 on 8 channels: 9 terms per output, 9 per input element.
+    assert _conv_launches(emu, (2, 8, 6, 6), (8, 1, 3, 3), 8) == (["conv_direct_fwd"], ["conv_direct_bwd_data"])
+    # A first layer, 3 channels to 16, 5x5: 75 terms forward (GEMM); 16 * 25 = 400 backward (GEMM).
+    assert _conv_launches(emu, (1, 3, 9, 9), (16, 3, 5, 5), 1) == (["im2col"], ["col2im"])
+    # 2 channels 3x3 to 4 (18 terms forward, direct); 4 * 9 = 36 backward, direct too.
+    assert _conv_launches(emu, (1, 2, 7, 7), (4, 2, 3, 3), 1) == (["conv_direct_fwd"], ["conv_direct_bwd_data"])
+    # 16 channels 3x3 to 16: 144 terms forward; 16 * 9 / (2 * 2) = 36 backward with stride 2.
+    assert _conv_launches(emu, (1, 16, 7, 7), (16, 16, 3, 3), 1, stride=(2, 2)) == (["im2col"], ["conv_direct_bwd_data"])
+
+
+def test_an_unknown_conv_algorithm_is_an_error(monkeypatch):
+    emu = _emu()
+    monkeypatch.setattr(emu, "CONV_ALGORITHM", "winograd")
+    with pytest.raises(ValueError, match="CONV_ALGORITHM is 'winograd'"):
+        emu.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1, (2, 2))

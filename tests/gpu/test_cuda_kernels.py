@@ -48,8 +48,18 @@ def conv_geometry(draw):
                 pads=pads, hw=(h, w), out=(ho, wo), dtype=dtype, bias=draw(st.booleans()))
 
 
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
 @given(g=conv_geometry(), seed=st.integers(0, 2**16))
-def test_conv_kernels_match_the_cpu_backend(g, seed):
+def test_conv_kernels_match_the_cpu_backend(algorithm, g, seed):
+    saved = cuda_backend.CONV_ALGORITHM
+    cuda_backend.CONV_ALGORITHM = algorithm
+    try:
+        _conv_kernels_match(g, seed)
+    finally:
+        cuda_backend.CONV_ALGORITHM = saved
+
+
+def _conv_kernels_match(g, seed):
     cp = _cupy()
     rng = np.random.default_rng(seed)
     dtype = g["dtype"]

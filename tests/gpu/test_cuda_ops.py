@@ -12,6 +12,7 @@ Every test here carries the ``gpu`` marker (``pytestmark``), so ``pytest -m gpu`
 suite; without a CUDA device the gradcnn pytest plugin skips it, saying why.
 """
 
+import contextlib
 import re
 
 import numpy as np
@@ -23,6 +24,7 @@ import gradcnn
 import gradcnn.functional as F
 from gradcnn import nn, optim
 from gradcnn.architectures.lenet import rbf_loss
+from gradcnn.backends import cuda as cuda_backend
 from gradcnn.backends import device_of, get_array_module, to_device
 from gradcnn.data import DataLoader
 from gradcnn.errors import DeviceError
@@ -436,13 +438,25 @@ CONVS = {
 }
 
 
+@contextlib.contextmanager
+def conv_algorithm(name):
+    saved = cuda_backend.CONV_ALGORITHM
+    cuda_backend.CONV_ALGORITHM = name
+    try:
+        yield
+    finally:
+        cuda_backend.CONV_ALGORITHM = saved
+
+
 @dtypes
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
 @pytest.mark.parametrize("name", sorted(CONVS))
 @given(data=st.data())
-def test_convolution(name, dtype, data):
+def test_convolution(name, algorithm, dtype, data):
     op, kind = CONVS[name]
     (x, w, b), config = data.draw(conv_cases(**kind), label="case")
-    check(lambda x, w, b: op(x, w, b, **config), [x, w, b], dtype)
+    with conv_algorithm(algorithm):
+        check(lambda x, w, b: op(x, w, b, **config), [x, w, b], dtype)
 
 
 POOLS = {

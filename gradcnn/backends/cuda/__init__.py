@@ -17,7 +17,10 @@ matrix at a time; CuPy's memory pool reuses the buffers between calls). The forw
 input gradient use one ``(C*kh*kw, Ho*Wo)`` matrix per sample and a batched GEMM whose result is
 already NCHW; the weight gradient uses one ``(C*kh*kw, N*Ho*Wo)`` matrix so that each group is a
 single GEMM with a long reduction. 1x1 convolutions with stride 1 and no padding skip the column
-matrix. The input gradient's col2im and the average-pool gradient are gathers (one thread per
+matrix. Where the GEMM would be degenerate -- a reduction of at most :data:`DIRECT_MAX_TAPS` terms
+per output element, as in a depthwise layer or a first layer on one or three channels -- the forward
+pass and the input gradient run as direct convolutions instead (one kernel, no column matrix); the
+weight gradient always takes im2col + GEMM. :data:`CONV_ALGORITHM` overrides the choice. The input gradient's col2im and the average-pool gradient are gathers (one thread per
 input element), so their sums do not depend on thread timing; the max-pool gradient adds with
 atomics where overlapping windows share a maximum.
 """
@@ -43,13 +46,16 @@ __all__ = [
     "SOURCES",
     "KERNELS",
     "COMPILE_OPTIONS",
+    "CONV_ALGORITHM",
+    "DIRECT_MAX_TAPS",
+    "conv_algorithm",
     "source",
     "warmup",
 ]
 
 #: The CUDA C files of this backend and the ``extern "C"`` kernels each defines (per dtype suffix).
 KERNELS = {
-    "conv.cu": ("im2col", "col2im"),
+    "conv.cu": ("im2col", "col2im", "conv_direct_fwd", "conv_direct_bwd_data"),
     "pool.cu": ("max_pool_fwd", "max_pool_scatter", "max_pool_gather", "avg_pool_fwd", "avg_pool_bwd"),
 }
 SOURCES = tuple(KERNELS)
@@ -57,6 +63,13 @@ SOURCES = tuple(KERNELS)
 COMPILE_OPTIONS = ("--std=c++17",)
 #: Bytes of column matrix per chunk of the batch.
 CHUNK_BYTES = 256 << 20
+#: How convolutions run: "auto" (direct where the reduction per output element has at most
+#: DIRECT_MAX_TAPS terms, im2col + GEMM elsewhere), "direct" or "im2col" (always). Applies to the
+#: forward pass and the input gradient; the weight gradient is always im2col + GEMM.
+CONV_ALGORITHM = "auto"
+#: Longest reduction per output element that "auto" gives to the direct kernels.
+DIRECT_MAX_TAPS = 64
+_ALGORITHMS = ("auto", "direct", "im2col")
 #: Threads per block for every launch.
 BLOCK = 256
 #: At most this many blocks per launch (BLOCK * MAX_BLOCKS = 2**27 threads, an assumption of the
@@ -134,6 +147,25 @@ def _geometry(x_shape, ksize, stride, pads, dilation, out_hw):
             dilation[1], out_hw[0], out_hw[1])
 
 
+def conv_algorithm(taps):
+    """"direct" or "im2col": how a convolution pass whose every result element sums ``taps`` terms
+    runs under the current :data:`CONV_ALGORITHM`."""
+    if CONV_ALGORITHM not in _ALGORITHMS:
+        raise ValueError(f"gradcnn.backends.cuda.CONV_ALGORITHM is {CONV_ALGORITHM!r}; expected one of {_ALGORITHMS}")
+    if CONV_ALGORITHM == "auto":
+        return "direct" if taps <= DIRECT_MAX_TAPS else "im2col"
+    return CONV_ALGORITHM
+
+
+def _direct(taps):
+    return conv_algorithm(taps) == "direct"
+
+
+def _direct_geometry(n, c, in_hw, o, groups, ksize, stride, pads, dilation, out_hw):
+    return (n, c, in_hw[0], in_hw[1], o, groups, ksize[0], ksize[1], stride[0], stride[1], pads[0][0],
+            pads[1][0], dilation[0], dilation[1], out_hw[0], out_hw[1])
+
+
 def _im2col(x, cols, ksize, stride, pads, dilation, out_hw, s_n, s_r):
     n, c = x.shape[:2]
     total = n * c * ksize[0] * ksize[1] * out_hw[0] * out_hw[1]
@@ -153,6 +185,10 @@ def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
     wm = xp.ascontiguousarray(w).reshape(groups, o // groups, ck)
     if _pointwise((kh, kw), stride, pads, x.shape[2:], out_hw):
         y = xp.matmul(wm, x.reshape(n, groups, cg, hw)).reshape(n, o, ho, wo)
+    elif _direct(ck):
+        y = xp.empty((n, o, ho, wo), dtype=x.dtype)
+        _launch("conv_direct_fwd", x.dtype, y.size, x, xp.ascontiguousarray(w), y,
+                *_direct_geometry(n, c, x.shape[2:], o, groups, (kh, kw), stride, pads, dilation, out_hw))
     else:
         y = xp.empty((n, o, ho, wo), dtype=x.dtype)
         for a, e in _chunks(n, x.dtype.itemsize * c * kh * kw * hw):
@@ -177,6 +213,11 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
     if _pointwise((kh, kw), stride, pads, in_hw, (ho, wo)):
         return xp.matmul(wt, gy.reshape(n, groups, o // groups, hw)).reshape((n, c) + tuple(in_hw))
     out = xp.empty((n, c) + tuple(in_hw), dtype=gy.dtype)
+    # Each input element sums about (O/g) * kh*kw / (sh*sw) terms (the taps that land on it).
+    if _direct(-(-(o // groups) * kh * kw // (stride[0] * stride[1]))):
+        _launch("conv_direct_bwd_data", gy.dtype, out.size, gy, xp.ascontiguousarray(w), out,
+                *_direct_geometry(n, c, in_hw, o, groups, (kh, kw), stride, pads, dilation, (ho, wo)))
+        return out
     for a, e in _chunks(n, gy.dtype.itemsize * c * kh * kw * hw):
         cols = xp.ascontiguousarray(xp.matmul(wt, gy[a:e].reshape(e - a, groups, o // groups, hw)))
         part = out[a:e]

@@ -1,4 +1,5 @@
-// Convolution kernels of gradcnn's CUDA backend: im2col and its adjoint col2im.
+// Convolution kernels of gradcnn's CUDA backend: im2col and its adjoint col2im, and the direct
+// convolution (forward, and its adjoint in the input) for layers whose GEMM would be degenerate.
 //
 // Compiled at first use by CuPy (RawModule, NVRTC); launched from gradcnn/backends/cuda/__init__.py,
 // which validates nothing itself: the ops in gradcnn/ops/conv.py have checked every shape before a
@@ -93,6 +94,103 @@ __device__ void col2im_impl(const T* __restrict__ cols, T* __restrict__ x, I n, 
     }
 }
 
+// Direct convolution, for shapes where the GEMM's reduction is short (a depthwise layer, a first
+// layer on one or three channels): no column matrix, one thread per output element, the weights
+// of one output channel read by every thread of a warp at once.
+//
+// y[n, o, oh, ow] = sum over (ci, i, j) of x[n, g*Cg + ci, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+//                   * w[o, ci, i, j], with g = o / Og, Cg = C / groups, Og = O / groups.
+
+#define GRADCNN_DIRECT_PARAMS                                                                      \
+    long long n_, long long c_, long long h_, long long w_, long long o_, long long groups_,       \
+        long long kh_, long long kw_, long long sh_, long long sw_, long long ph_, long long pw_,  \
+        long long dh_, long long dw_, long long ho_, long long wo_
+#define GRADCNN_DIRECT_ARGS(I)                                                                     \
+    (I)n_, (I)c_, (I)h_, (I)w_, (I)o_, (I)groups_, (I)kh_, (I)kw_, (I)sh_, (I)sw_, (I)ph_, (I)pw_, \
+        (I)dh_, (I)dw_, (I)ho_, (I)wo_
+
+// True when every index of x (n, c, h, w), of y (n, o, ho, wo) and of the weight, plus one grid
+// stride, fits in an int.
+__device__ inline bool gradcnn_direct_fits_int(long long n, long long c, long long h, long long w,
+                                               long long o, long long groups, long long kh,
+                                               long long kw, long long ho, long long wo) {
+#ifdef GRADCNN_FORCE_INDEX64
+    return false;
+#endif
+    const long long limit = 1LL << 30;
+    return n * c * h * w < limit && n * o * ho * wo < limit && o * (c / groups) * kh * kw < limit;
+}
+
+template <typename T, typename I>
+__device__ void conv_direct_fwd_impl(const T* __restrict__ x, const T* __restrict__ wt,
+                                     T* __restrict__ y, I n, I c, I h, I w, I o, I groups, I kh,
+                                     I kw, I sh, I sw, I ph, I pw, I dh, I dw, I ho, I wo) {
+    const I cg = c / groups;
+    const I og = o / groups;
+    const I total = n * o * ho * wo;
+    GRADCNN_GRID_STRIDE(I, t, total) {
+        const I ow = t % wo;
+        const I oh = (t / wo) % ho;
+        const I oc = (t / (wo * ho)) % o;
+        const I s = t / (wo * ho * o);
+        const I h0 = oh * sh - ph;
+        const I w0 = ow * sw - pw;
+        const T* xs = x + (s * c + (oc / og) * cg) * h * w;
+        const T* ws = wt + oc * cg * kh * kw;
+        T acc = T(0);
+        for (I ci = 0; ci < cg; ++ci) {
+            for (I i = 0; i < kh; ++i) {
+                const I ih = h0 + i * dh;
+                if (ih < 0 || ih >= h) continue;
+                for (I j = 0; j < kw; ++j) {
+                    const I iw = w0 + j * dw;
+                    if (iw < 0 || iw >= w) continue;
+                    acc += xs[(ci * h + ih) * w + iw] * ws[(ci * kh + i) * kw + j];
+                }
+            }
+        }
+        y[t] = acc;
+    }
+}
+
+// The adjoint of the direct convolution in x, as a gather (one thread per input element):
+// gx[n, ch, ih, iw] = sum over the output channels o of ch's group and the taps (i, j) whose window
+// reads (ih, iw) of gy[n, o, oh, ow] * w[o, ch % Cg, i, j]. Overwrites gx entirely.
+template <typename T, typename I>
+__device__ void conv_direct_bwd_data_impl(const T* __restrict__ gy, const T* __restrict__ wt,
+                                          T* __restrict__ gx, I n, I c, I h, I w, I o, I groups,
+                                          I kh, I kw, I sh, I sw, I ph, I pw, I dh, I dw, I ho,
+                                          I wo) {
+    const I cg = c / groups;
+    const I og = o / groups;
+    const I total = n * c * h * w;
+    GRADCNN_GRID_STRIDE(I, t, total) {
+        const I iw = t % w;
+        const I ih = (t / w) % h;
+        const I ch = (t / (w * h)) % c;
+        const I s = t / (w * h * c);
+        const I o0 = (ch / cg) * og;
+        const I cl = ch % cg;
+        T acc = T(0);
+        for (I i = 0; i < kh; ++i) {
+            const I th = ih + ph - i * dh;  // = oh * sh for a window row that reads ih
+            if (th < 0 || th % sh != 0) continue;
+            const I oh = th / sh;
+            if (oh >= ho) continue;
+            for (I j = 0; j < kw; ++j) {
+                const I tw = iw + pw - j * dw;
+                if (tw < 0 || tw % sw != 0) continue;
+                const I ow = tw / sw;
+                if (ow >= wo) continue;
+                for (I oc = o0; oc < o0 + og; ++oc) {
+                    acc += gy[((s * o + oc) * ho + oh) * wo + ow] * wt[((oc * cg + cl) * kh + i) * kw + j];
+                }
+            }
+        }
+        gx[t] = acc;
+    }
+}
+
 #define GRADCNN_CONV_KERNELS(SUFFIX, T)                                                            \
     extern "C" __global__ void im2col_##SUFFIX(const T* __restrict__ x, T* __restrict__ cols,      \
                                                GRADCNN_CONV_PARAMS) {                              \
@@ -107,6 +205,22 @@ __device__ void col2im_impl(const T* __restrict__ cols, T* __restrict__ x, I n, 
             col2im_impl<T, int>(cols, x, GRADCNN_CONV_ARGS(int));                                  \
         else                                                                                       \
             col2im_impl<T, long long>(cols, x, GRADCNN_CONV_ARGS(long long));                      \
+    }                                                                                              \
+    extern "C" __global__ void conv_direct_fwd_##SUFFIX(                                           \
+        const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y,                       \
+        GRADCNN_DIRECT_PARAMS) {                                                                   \
+        if (gradcnn_direct_fits_int(n_, c_, h_, w_, o_, groups_, kh_, kw_, ho_, wo_))              \
+            conv_direct_fwd_impl<T, int>(x, w, y, GRADCNN_DIRECT_ARGS(int));                       \
+        else                                                                                       \
+            conv_direct_fwd_impl<T, long long>(x, w, y, GRADCNN_DIRECT_ARGS(long long));           \
+    }                                                                                              \
+    extern "C" __global__ void conv_direct_bwd_data_##SUFFIX(                                      \
+        const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx,                     \
+        GRADCNN_DIRECT_PARAMS) {                                                                   \
+        if (gradcnn_direct_fits_int(n_, c_, h_, w_, o_, groups_, kh_, kw_, ho_, wo_))              \
+            conv_direct_bwd_data_impl<T, int>(gy, w, gx, GRADCNN_DIRECT_ARGS(int));                \
+        else                                                                                       \
+            conv_direct_bwd_data_impl<T, long long>(gy, w, gx, GRADCNN_DIRECT_ARGS(long long));    \
     }
 
 GRADCNN_CONV_KERNELS(f32, float)
