@@ -44,6 +44,22 @@ static inline double __longlong_as_double(long long i) { double d; std::memcpy(&
 template <typename T> static inline T atomicAdd(T* address, T value) { T old = *address; *address = old + value; return old; }
 """
 
+#: Appended to a source in the emulation build only: host entry points for its device helpers, so
+#: that tests can call them directly.
+EPILOGUES = {
+    "conv.cu": r"""
+extern "C" int gradcnn_emu_fits_int(long long n, long long c, long long h, long long w, long long kh,
+                                    long long kw, long long ho, long long wo) {
+    return gradcnn_fits_int(n, c, h, w, kh, kw, ho, wo);
+}
+extern "C" int gradcnn_emu_direct_fits_int(long long n, long long c, long long h, long long w,
+                                           long long o, long long groups, long long kh, long long kw,
+                                           long long ho, long long wo) {
+    return gradcnn_direct_fits_int(n, c, h, w, o, groups, kh, kw, ho, wo);
+}
+""",
+}
+
 #: The emulated grid: small, but more than one block and more than one thread per block, so the
 #: grid-stride loops take several strides.
 GRID = 2
@@ -75,7 +91,7 @@ def library(name):
     lib = _libraries.get(key)
     if lib is not None:
         return lib
-    text = cuda_backend.source(name)
+    text = cuda_backend.source(name) + EPILOGUES.get(name, "")
     digest = hashlib.sha256(repr((PRELUDE, text, key)).encode()).hexdigest()[:16]
     out = _cache_dir() / f"{Path(name).stem}-{digest}.so"
     if not out.exists():

@@ -11,6 +11,7 @@ What needs a real GPU (CuPy arrays, cuBLAS, thread races) is in tests/gpu/, mark
 """
 
 import contextlib
+import ctypes
 import functools
 import os
 import re
@@ -467,3 +468,35 @@ def test_an_unknown_conv_algorithm_is_an_error(monkeypatch):
     monkeypatch.setattr(emu, "CONV_ALGORITHM", "winograd")
     with pytest.raises(ValueError, match="CONV_ALGORITHM is 'winograd'"):
         emu.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1, (2, 2))
+
+
+def test_the_32_bit_index_path_is_taken_exactly_below_2_to_the_30():
+    lib = cuda_emulation.library("conv.cu")
+    fits = lib.gradcnn_emu_fits_int
+    direct_fits = lib.gradcnn_emu_direct_fits_int
+    fits.argtypes = [ctypes.c_longlong] * 8
+    direct_fits.argtypes = [ctypes.c_longlong] * 10
+    big = 2**30
+    # (n, c, h, w, kh, kw, ho, wo): the image, then the column matrix n*c*kh*kw*ho*wo, at the limit.
+    assert fits(1, 1, 1, big - 1, 1, 1, 1, 1) == 1
+    assert fits(1, 1, 1, big, 1, 1, 1, 1) == 0
+    assert fits(2, 4, 1, 1, 8, 1, big // 64 - 1, 1) == 1
+    assert fits(2, 4, 1, 1, 8, 1, big // 64, 1) == 0
+    # (n, c, h, w, o, groups, kh, kw, ho, wo): the input, the output, the weight o*(c/g)*kh*kw.
+    assert direct_fits(1, 1, 1, big - 1, 1, 1, 1, 1, 1, 1) == 1
+    assert direct_fits(1, 1, 1, big, 1, 1, 1, 1, 1, 1) == 0
+    assert direct_fits(4, 1, 1, 1, 2, 1, 1, 1, 1, big // 8 - 1) == 1
+    assert direct_fits(4, 1, 1, 1, 2, 1, 1, 1, 1, big // 8) == 0
+    assert direct_fits(1, 4, 1, 1, big // 2, 2, 1, 1, 1, 1) == 0  # weight: (2**29) * 2 = 2**30
+    assert direct_fits(1, 4, 1, 1, big // 2 - 1, 2, 1, 1, 1, 1) == 1
+
+
+
+def test_float32_average_pooling_sums_in_float64_as_on_the_cpu():
+    # Summed in float32, 1e8 + 1 - 1e8 + 1 loses a 1; the forward kernels of both backends sum in double.
+    x = np.array([1e8, 1.0, -1e8, 1.0], dtype=np.float32).reshape(1, 1, 4)
+    y_cpu = F.avg_pool1d(gradcnn.tensor(x), 4).numpy()
+    with emulation():
+        y_emu = F.avg_pool1d(gradcnn.tensor(x), 4).numpy()
+    assert y_cpu[0, 0, 0] == 0.5
+    np.testing.assert_array_equal(y_emu, y_cpu)
