@@ -38,7 +38,6 @@ writes every number as JSON, rewritten after each part, so an interrupted run ke
 """
 
 import argparse
-import contextlib
 import importlib.util
 import json
 import math
@@ -54,6 +53,7 @@ import numpy as np
 
 import gradcnn
 import gradcnn.functional as gF
+from gradcnn.backends import cuda as cuda_backend  # imports no CuPy
 
 
 def _load_bench_conv():
@@ -310,35 +310,14 @@ def run_kernels(lib, ref, repeat, rows, budget_s=KERNEL_BUDGET_S, after_row=lamb
 # -- convolution algorithms -------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def conv_algorithm(name):
-    """Run gradcnn's CUDA convolutions through ``name`` ("auto", "im2col" or "direct")."""
-    from gradcnn.backends import cuda as cuda_backend
-
-    saved = cuda_backend.CONV_ALGORITHM
-    cuda_backend.CONV_ALGORITHM = name
-    try:
-        yield
-    finally:
-        cuda_backend.CONV_ALGORITHM = saved
-
-
-def conv_taps(shape):
-    """Terms summed per output element (forward) and per input-gradient element (backward) for a
-    ``bench_conv`` shape ``(N, C, H, W, O, k, stride, padding)``: what "auto" decides on."""
-    _, c, _, _, o, k, stride, _ = shape
-    return c * k * k, -(-o * k * k // (stride * stride))
-
-
 def run_algorithms(lib, repeat, shapes=None, budget_s=ALGORITHM_BUDGET_S, log=print):
     """One row per conv shape (default: ``bench_conv.CONV_SHAPES``): conv2d forward+backward timed
     under each of :data:`ALGORITHMS`."""
-    from gradcnn.backends import cuda as cuda_backend
-
     began = time.perf_counter()
     rows = []
     for name, shape in (bc.CONV_SHAPES if shapes is None else shapes).items():
-        fwd, bwd = conv_taps(shape)
+        _, c, _, _, o, k, stride, _ = shape  # groups = 1
+        fwd, bwd = cuda_backend.conv_taps(c, o, (k, k), (stride, stride))
         row = {"name": name, "shape": list(shape), "taps_forward": fwd, "taps_backward": bwd,
                "auto": [cuda_backend.conv_algorithm(fwd), cuda_backend.conv_algorithm(bwd)]}
         rows.append(row)
@@ -348,7 +327,7 @@ def run_algorithms(lib, repeat, shapes=None, budget_s=ALGORITHM_BUDGET_S, log=pr
         data, outputs = bc.conv_data(shape), {}
         for algorithm in ALGORITHMS:
             try:
-                with conv_algorithm(algorithm):
+                with cuda_backend.use_conv_algorithm(algorithm):
                     step, _, warm_s, outputs[algorithm] = prepare(lib, bc.conv_fwd_bwd, data, shape)
                     median, _, _ = measure(step, lib.sync, repeat, warm_s)
                 row[algorithm] = median * 1e3

@@ -44,18 +44,18 @@ static inline double __longlong_as_double(long long i) { double d; std::memcpy(&
 template <typename T> static inline T atomicAdd(T* address, T value) { T old = *address; *address = old + value; return old; }
 """
 
-#: Appended to a source in the emulation build only: host entry points for its device helpers, so
-#: that tests can call them directly.
+#: Appended to a source in the emulation build only: host entry points for the index-width checks
+#: the kernels make (the same macros, on the same parameter names), so that tests can call them.
 EPILOGUES = {
     "conv.cu": r"""
-extern "C" int gradcnn_emu_fits_int(long long n, long long c, long long h, long long w, long long kh,
-                                    long long kw, long long ho, long long wo) {
-    return gradcnn_fits_int(n, c, h, w, kh, kw, ho, wo);
+extern "C" int gradcnn_emu_fits_int(long long n_, long long c_, long long h_, long long w_, long long kh_,
+                                    long long kw_, long long ho_, long long wo_) {
+    return GRADCNN_CONV_FITS;
 }
-extern "C" int gradcnn_emu_direct_fits_int(long long n, long long c, long long h, long long w,
-                                           long long o, long long groups, long long kh, long long kw,
-                                           long long ho, long long wo) {
-    return gradcnn_direct_fits_int(n, c, h, w, o, groups, kh, kw, ho, wo);
+extern "C" int gradcnn_emu_direct_fits_int(long long n_, long long c_, long long h_, long long w_,
+                                           long long o_, long long groups_, long long kh_, long long kw_,
+                                           long long ho_, long long wo_) {
+    return GRADCNN_DIRECT_FITS;
 }
 """,
 }
@@ -166,9 +166,9 @@ def emulated_backend():
     module.__name__ = "gradcnn_cuda_emulated"
     module._launch = launch
     # The module's functions look _launch up in their own globals, the real module's dict;
-    # rebind them to the copy.
+    # rebind them to the copy (only those: a decorated function's globals are its decorator's).
     for key, value in list(module.__dict__.items()):
-        if isinstance(value, types.FunctionType) and value.__module__ == cuda_backend.__name__:
+        if isinstance(value, types.FunctionType) and value.__globals__ is cuda_backend.__dict__:
             module.__dict__[key] = types.FunctionType(value.__code__, module.__dict__, value.__name__,
                                                       value.__defaults__, value.__closure__)
     return module

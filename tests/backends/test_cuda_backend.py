@@ -491,7 +491,6 @@ def test_the_32_bit_index_path_is_taken_exactly_below_2_to_the_30():
     assert direct_fits(1, 4, 1, 1, big // 2 - 1, 2, 1, 1, 1, 1) == 1
 
 
-
 def test_float32_average_pooling_sums_in_float64_as_on_the_cpu():
     # Summed in float32, 1e8 + 1 - 1e8 + 1 loses a 1; the forward kernels of both backends sum in double.
     x = np.array([1e8, 1.0, -1e8, 1.0], dtype=np.float32).reshape(1, 1, 4)
@@ -500,3 +499,14 @@ def test_float32_average_pooling_sums_in_float64_as_on_the_cpu():
         y_emu = F.avg_pool1d(gradcnn.tensor(x), 4).numpy()
     assert y_cpu[0, 0, 0] == 0.5
     np.testing.assert_array_equal(y_emu, y_cpu)
+
+
+def test_use_conv_algorithm_sets_and_restores_the_choice():
+    assert cuda_backend.CONV_ALGORITHM == "auto"
+    with cuda_backend.use_conv_algorithm("direct"):
+        assert cuda_backend.conv_algorithm(10**6) == "direct"
+    assert cuda_backend.CONV_ALGORITHM == "auto"
+    with pytest.raises(ValueError, match="CONV_ALGORITHM is 'winograd'"):
+        with cuda_backend.use_conv_algorithm("winograd"):
+            pass
+    assert cuda_backend.CONV_ALGORITHM == "auto"

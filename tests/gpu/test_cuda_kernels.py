@@ -51,12 +51,8 @@ def conv_geometry(draw):
 @pytest.mark.parametrize("algorithm", ["im2col", "direct"])
 @given(g=conv_geometry(), seed=st.integers(0, 2**16))
 def test_conv_kernels_match_the_cpu_backend(algorithm, g, seed):
-    saved = cuda_backend.CONV_ALGORITHM
-    cuda_backend.CONV_ALGORITHM = algorithm
-    try:
+    with cuda_backend.use_conv_algorithm(algorithm):
         _conv_kernels_match(g, seed)
-    finally:
-        cuda_backend.CONV_ALGORITHM = saved
 
 
 def _conv_kernels_match(g, seed):

@@ -12,7 +12,6 @@ Every test here carries the ``gpu`` marker (``pytestmark``), so ``pytest -m gpu`
 suite; without a CUDA device the gradcnn pytest plugin skips it, saying why.
 """
 
-import contextlib
 import re
 
 import numpy as np
@@ -438,16 +437,6 @@ CONVS = {
 }
 
 
-@contextlib.contextmanager
-def conv_algorithm(name):
-    saved = cuda_backend.CONV_ALGORITHM
-    cuda_backend.CONV_ALGORITHM = name
-    try:
-        yield
-    finally:
-        cuda_backend.CONV_ALGORITHM = saved
-
-
 @dtypes
 @pytest.mark.parametrize("algorithm", ["im2col", "direct"])
 @pytest.mark.parametrize("name", sorted(CONVS))
@@ -455,7 +444,7 @@ def conv_algorithm(name):
 def test_convolution(name, algorithm, dtype, data):
     op, kind = CONVS[name]
     (x, w, b), config = data.draw(conv_cases(**kind), label="case")
-    with conv_algorithm(algorithm):
+    with cuda_backend.use_conv_algorithm(algorithm):
         check(lambda x, w, b: op(x, w, b, **config), [x, w, b], dtype)
 
 

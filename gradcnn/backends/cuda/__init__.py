@@ -18,13 +18,17 @@ input gradient use one ``(C*kh*kw, Ho*Wo)`` matrix per sample and a batched GEMM
 already NCHW; the weight gradient uses one ``(C*kh*kw, N*Ho*Wo)`` matrix so that each group is a
 single GEMM with a long reduction. 1x1 convolutions with stride 1 and no padding skip the column
 matrix. Where the GEMM would be degenerate -- a reduction of at most :data:`DIRECT_MAX_TAPS` terms
-per output element, as in a depthwise layer or a first layer on one or three channels -- the forward
-pass and the input gradient run as direct convolutions instead (one kernel, no column matrix); the
-weight gradient always takes im2col + GEMM. :data:`CONV_ALGORITHM` overrides the choice. The input gradient's col2im and the average-pool gradient are gathers (one thread per
-input element), so their sums do not depend on thread timing; the max-pool gradient adds with
-atomics where overlapping windows share a maximum.
+per result element (:func:`conv_taps`), as in a depthwise layer or a first layer on one channel --
+the forward pass and the input gradient run as direct convolutions instead (one kernel, no column
+matrix); the weight gradient always takes im2col + GEMM. :data:`CONV_ALGORITHM` (or
+:func:`use_conv_algorithm` for a block of code) overrides the choice.
+
+The input gradient's col2im and the average-pool gradient are gathers (one thread per input
+element), so their sums do not depend on thread timing; the max-pool gradient adds with atomics
+where overlapping windows share a maximum.
 """
 
+import contextlib
 import importlib.resources
 import threading
 import time
@@ -49,6 +53,8 @@ __all__ = [
     "CONV_ALGORITHM",
     "DIRECT_MAX_TAPS",
     "conv_algorithm",
+    "conv_taps",
+    "use_conv_algorithm",
     "source",
     "warmup",
 ]
@@ -147,18 +153,37 @@ def _geometry(x_shape, ksize, stride, pads, dilation, out_hw):
             dilation[1], out_hw[0], out_hw[1])
 
 
+def _check_algorithm(name):
+    if name not in _ALGORITHMS:
+        raise ValueError(f"gradcnn.backends.cuda.CONV_ALGORITHM is {name!r}; expected one of {_ALGORITHMS}")
+
+
+def conv_taps(in_per_group, out_per_group, ksize, stride):
+    """Terms summed per element of the forward result, ``Cg*kh*kw``, and per element of the input
+    gradient, about ``Og*kh*kw / (sh*sw)`` (the taps that land on it): what "auto" decides on."""
+    kh, kw = ksize
+    return in_per_group * kh * kw, -(-out_per_group * kh * kw // (stride[0] * stride[1]))
+
+
 def conv_algorithm(taps):
     """"direct" or "im2col": how a convolution pass whose every result element sums ``taps`` terms
     runs under the current :data:`CONV_ALGORITHM`."""
-    if CONV_ALGORITHM not in _ALGORITHMS:
-        raise ValueError(f"gradcnn.backends.cuda.CONV_ALGORITHM is {CONV_ALGORITHM!r}; expected one of {_ALGORITHMS}")
+    _check_algorithm(CONV_ALGORITHM)
     if CONV_ALGORITHM == "auto":
         return "direct" if taps <= DIRECT_MAX_TAPS else "im2col"
     return CONV_ALGORITHM
 
 
-def _direct(taps):
-    return conv_algorithm(taps) == "direct"
+@contextlib.contextmanager
+def use_conv_algorithm(name):
+    """Within the ``with`` block, convolutions run through ``name`` ("auto", "direct" or "im2col")."""
+    global CONV_ALGORITHM
+    _check_algorithm(name)
+    saved, CONV_ALGORITHM = CONV_ALGORITHM, name
+    try:
+        yield
+    finally:
+        CONV_ALGORITHM = saved
 
 
 def _direct_geometry(n, c, in_hw, o, groups, ksize, stride, pads, dilation, out_hw):
@@ -185,7 +210,7 @@ def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
     wm = xp.ascontiguousarray(w).reshape(groups, o // groups, ck)
     if _pointwise((kh, kw), stride, pads, x.shape[2:], out_hw):
         y = xp.matmul(wm, x.reshape(n, groups, cg, hw)).reshape(n, o, ho, wo)
-    elif _direct(ck):
+    elif conv_algorithm(conv_taps(cg, o // groups, (kh, kw), stride)[0]) == "direct":
         y = xp.empty((n, o, ho, wo), dtype=x.dtype)
         _launch("conv_direct_fwd", x.dtype, y.size, x, xp.ascontiguousarray(w), y,
                 *_direct_geometry(n, c, x.shape[2:], o, groups, (kh, kw), stride, pads, dilation, out_hw))
@@ -213,8 +238,7 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
     if _pointwise((kh, kw), stride, pads, in_hw, (ho, wo)):
         return xp.matmul(wt, gy.reshape(n, groups, o // groups, hw)).reshape((n, c) + tuple(in_hw))
     out = xp.empty((n, c) + tuple(in_hw), dtype=gy.dtype)
-    # Each input element sums about (O/g) * kh*kw / (sh*sw) terms (the taps that land on it).
-    if _direct(-(-(o // groups) * kh * kw // (stride[0] * stride[1]))):
+    if conv_algorithm(conv_taps(cg, o // groups, (kh, kw), stride)[1]) == "direct":
         _launch("conv_direct_bwd_data", gy.dtype, out.size, gy, xp.ascontiguousarray(w), out,
                 *_direct_geometry(n, c, in_hw, o, groups, (kh, kw), stride, pads, dilation, (ho, wo)))
         return out

@@ -29,15 +29,35 @@
     (I)n_, (I)c_, (I)h_, (I)w_, (I)kh_, (I)kw_, (I)sh_, (I)sw_, (I)ph_, (I)pw_, (I)dh_, (I)dw_,    \
         (I)ho_, (I)wo_, (I)s_n_, (I)s_r_
 
-// True when every index of the image (n, c, h, w) and of the column matrix, plus one grid stride
-// (at most 2**27 threads: the launcher caps the grid), fits in an int.
-__device__ inline bool gradcnn_fits_int(long long n, long long c, long long h, long long w,
-                                        long long kh, long long kw, long long ho, long long wo) {
+// True when arrays of a, b and c elements can all be indexed in int: each is below 2**30, so an
+// index plus one grid stride (at most 2**27 threads: the launcher caps the grid) stays below 2**31.
+__device__ inline bool gradcnn_fits_int(long long a, long long b, long long c = 0) {
 #ifdef GRADCNN_FORCE_INDEX64
     return false;  // for the tests of the 64-bit path
 #endif
     const long long limit = 1LL << 30;
-    return n * c * h * w < limit && n * c * kh * kw * ho * wo < limit;
+    return a < limit && b < limit && c < limit;
+}
+
+// Calls IMPL<T, int> when FITS, else IMPL<T, long long>; ARGS(I) gives the kernel's integer
+// parameters cast to I, after the array arguments.
+#define GRADCNN_BY_INDEX_WIDTH(FITS, IMPL, T, ARGS, ...) \
+    if (FITS)                                            \
+        IMPL<T, int>(__VA_ARGS__, ARGS(int));            \
+    else                                                 \
+        IMPL<T, long long>(__VA_ARGS__, ARGS(long long))
+
+// im2col / col2im: the image (n, c, h, w) and the column matrix.
+#define GRADCNN_CONV_FITS gradcnn_fits_int(n_ * c_ * h_ * w_, n_ * c_ * kh_ * kw_ * ho_ * wo_)
+
+// The output position whose window's tap k reads input position i (padding p, dilation d, stride
+// s, out_size outputs), or -1 when no window's tap k reads it.
+template <typename I>
+__device__ inline I gradcnn_tap_output(I i, I k, I p, I d, I s, I out_size) {
+    const I t = i + p - k * d;  // = out * s for the window that reads i with tap k
+    if (t < 0 || t % s != 0) return -1;
+    const I out = t / s;
+    return out < out_size ? out : -1;
 }
 
 // cols[n, (c, i, j), (oh, ow)] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw], 0 outside x.
@@ -77,15 +97,11 @@ __device__ void col2im_impl(const T* __restrict__ cols, T* __restrict__ x, I n, 
         const I s = t / (w * h * c);
         T acc = T(0);
         for (I i = 0; i < kh; ++i) {
-            const I th = ih + ph - i * dh;  // = oh * sh for a window row that reads ih
-            if (th < 0 || th % sh != 0) continue;
-            const I oh = th / sh;
-            if (oh >= ho) continue;
+            const I oh = gradcnn_tap_output(ih, i, ph, dh, sh, ho);
+            if (oh < 0) continue;
             for (I j = 0; j < kw; ++j) {
-                const I tw = iw + pw - j * dw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const I ow = tw / sw;
-                if (ow >= wo) continue;
+                const I ow = gradcnn_tap_output(iw, j, pw, dw, sw, wo);
+                if (ow < 0) continue;
                 const I r = (ch * kh + i) * kw + j;
                 acc += cols[s * s_n + r * s_r + oh * wo + ow];
             }
@@ -109,17 +125,9 @@ __device__ void col2im_impl(const T* __restrict__ cols, T* __restrict__ x, I n, 
     (I)n_, (I)c_, (I)h_, (I)w_, (I)o_, (I)groups_, (I)kh_, (I)kw_, (I)sh_, (I)sw_, (I)ph_, (I)pw_, \
         (I)dh_, (I)dw_, (I)ho_, (I)wo_
 
-// True when every index of x (n, c, h, w), of y (n, o, ho, wo) and of the weight, plus one grid
-// stride, fits in an int.
-__device__ inline bool gradcnn_direct_fits_int(long long n, long long c, long long h, long long w,
-                                               long long o, long long groups, long long kh,
-                                               long long kw, long long ho, long long wo) {
-#ifdef GRADCNN_FORCE_INDEX64
-    return false;
-#endif
-    const long long limit = 1LL << 30;
-    return n * c * h * w < limit && n * o * ho * wo < limit && o * (c / groups) * kh * kw < limit;
-}
+// x (n, c, h, w), y (n, o, ho, wo) and the weight (o, c / groups, kh, kw).
+#define GRADCNN_DIRECT_FITS \
+    gradcnn_fits_int(n_ * c_ * h_ * w_, n_ * o_ * ho_ * wo_, o_ * (c_ / groups_) * kh_ * kw_)
 
 template <typename T, typename I>
 __device__ void conv_direct_fwd_impl(const T* __restrict__ x, const T* __restrict__ wt,
@@ -173,15 +181,11 @@ __device__ void conv_direct_bwd_data_impl(const T* __restrict__ gy, const T* __r
         const I cl = ch % cg;
         T acc = T(0);
         for (I i = 0; i < kh; ++i) {
-            const I th = ih + ph - i * dh;  // = oh * sh for a window row that reads ih
-            if (th < 0 || th % sh != 0) continue;
-            const I oh = th / sh;
-            if (oh >= ho) continue;
+            const I oh = gradcnn_tap_output(ih, i, ph, dh, sh, ho);
+            if (oh < 0) continue;
             for (I j = 0; j < kw; ++j) {
-                const I tw = iw + pw - j * dw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const I ow = tw / sw;
-                if (ow >= wo) continue;
+                const I ow = gradcnn_tap_output(iw, j, pw, dw, sw, wo);
+                if (ow < 0) continue;
                 for (I oc = o0; oc < o0 + og; ++oc) {
                     acc += gy[((s * o + oc) * ho + oh) * wo + ow] * wt[((oc * cg + cl) * kh + i) * kw + j];
                 }
@@ -194,33 +198,23 @@ __device__ void conv_direct_bwd_data_impl(const T* __restrict__ gy, const T* __r
 #define GRADCNN_CONV_KERNELS(SUFFIX, T)                                                            \
     extern "C" __global__ void im2col_##SUFFIX(const T* __restrict__ x, T* __restrict__ cols,      \
                                                GRADCNN_CONV_PARAMS) {                              \
-        if (gradcnn_fits_int(n_, c_, h_, w_, kh_, kw_, ho_, wo_))                                  \
-            im2col_impl<T, int>(x, cols, GRADCNN_CONV_ARGS(int));                                  \
-        else                                                                                       \
-            im2col_impl<T, long long>(x, cols, GRADCNN_CONV_ARGS(long long));                      \
+        GRADCNN_BY_INDEX_WIDTH(GRADCNN_CONV_FITS, im2col_impl, T, GRADCNN_CONV_ARGS, x, cols);     \
     }                                                                                              \
     extern "C" __global__ void col2im_##SUFFIX(const T* __restrict__ cols, T* __restrict__ x,      \
                                                GRADCNN_CONV_PARAMS) {                              \
-        if (gradcnn_fits_int(n_, c_, h_, w_, kh_, kw_, ho_, wo_))                                  \
-            col2im_impl<T, int>(cols, x, GRADCNN_CONV_ARGS(int));                                  \
-        else                                                                                       \
-            col2im_impl<T, long long>(cols, x, GRADCNN_CONV_ARGS(long long));                      \
+        GRADCNN_BY_INDEX_WIDTH(GRADCNN_CONV_FITS, col2im_impl, T, GRADCNN_CONV_ARGS, cols, x);     \
     }                                                                                              \
     extern "C" __global__ void conv_direct_fwd_##SUFFIX(                                           \
         const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y,                       \
         GRADCNN_DIRECT_PARAMS) {                                                                   \
-        if (gradcnn_direct_fits_int(n_, c_, h_, w_, o_, groups_, kh_, kw_, ho_, wo_))              \
-            conv_direct_fwd_impl<T, int>(x, w, y, GRADCNN_DIRECT_ARGS(int));                       \
-        else                                                                                       \
-            conv_direct_fwd_impl<T, long long>(x, w, y, GRADCNN_DIRECT_ARGS(long long));           \
+        GRADCNN_BY_INDEX_WIDTH(GRADCNN_DIRECT_FITS, conv_direct_fwd_impl, T, GRADCNN_DIRECT_ARGS,  \
+                               x, w, y);                                                           \
     }                                                                                              \
     extern "C" __global__ void conv_direct_bwd_data_##SUFFIX(                                      \
         const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ gx,                     \
         GRADCNN_DIRECT_PARAMS) {                                                                   \
-        if (gradcnn_direct_fits_int(n_, c_, h_, w_, o_, groups_, kh_, kw_, ho_, wo_))              \
-            conv_direct_bwd_data_impl<T, int>(gy, w, gx, GRADCNN_DIRECT_ARGS(int));                \
-        else                                                                                       \
-            conv_direct_bwd_data_impl<T, long long>(gy, w, gx, GRADCNN_DIRECT_ARGS(long long));    \
+        GRADCNN_BY_INDEX_WIDTH(GRADCNN_DIRECT_FITS, conv_direct_bwd_data_impl, T,                  \
+                               GRADCNN_DIRECT_ARGS, gy, w, gx);                                    \
     }
 
 GRADCNN_CONV_KERNELS(f32, float)
