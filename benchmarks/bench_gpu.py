@@ -18,7 +18,7 @@ between two device synchronisations, divided by the number of calls. Target: con
 forward+backward within 3x of torch+cuDNN on every shape; rows over 3x are flagged.
 
 ``--algorithms``: conv2d forward+backward on the same shapes through each of gradcnn's CUDA
-convolution algorithms (``gradcnn.backends.cuda.CONV_ALGORITHM`` set to "im2col" and then "direct"),
+convolution algorithms (``gradcnn.backends.cuda.conv.CONV_ALGORITHM`` set to "im2col" and then "direct"),
 with the number of terms each output element sums (forward) and each input-gradient element sums
 (backward) and the algorithm "auto" picks for each: the measurement behind ``DIRECT_MAX_TAPS``.
 The two algorithms' results are checked against each other.

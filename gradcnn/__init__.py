@@ -7,22 +7,22 @@ first use; :mod:`gradcnn.cuda` imports CuPy only when one of its functions is ca
 import numpy as _np
 
 from . import cuda, data, functional, nn, ops, optim, random, testing  # noqa: F401  (ops attaches Tensor methods)
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
     ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
 from .errors import GradcnnError
 from .hookspecs import hookimpl
+from .introspect import receptive_field, summary
 from .ops import (
     abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten, log, log1p, logsumexp,
     matmul, max, maximum, mean, min, minimum, permute, reshape, sigmoid, split, sqrt, squeeze,
     stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
 from .random import get_rng_state, manual_seed, seed, set_rng_state
-from .tensor import Tensor, grad
-
-__version__ = "0.1.0"
+from .tensor import Tensor
+from .version import __version__
 
 
 def warmup(verbose=False, device="cpu"):
@@ -60,13 +60,6 @@ def __getattr__(name):
         from . import io
 
         return getattr(io, name)
-    if name in ("summary", "receptive_field"):
-        # gradcnn.summary is the module gradcnn/summary.py, which is callable: importing a submodule
-        # sets the package attribute of its name, so a function of that name could not stay there.
-        import importlib
-
-        module = importlib.import_module(".summary", __name__)
-        return module if name == "summary" else module.receptive_field
     raise AttributeError(f"module 'gradcnn' has no attribute {name!r}")
 
 

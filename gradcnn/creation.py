@@ -13,7 +13,7 @@ import numpy as np
 from . import random as _random
 from .backends import parse_device, to_device
 from .errors import DTypeError, ShapeError
-from .tensor import DEFAULT_DTYPE, Tensor, resolve_dtype
+from .tensor import DEFAULT_DTYPE, Tensor, as_array, resolve_dtype
 
 __all__ = [
     "tensor",
@@ -38,35 +38,6 @@ __all__ = [
 ]
 
 
-def _as_array(data, dtype=None, device=None, copy=True):
-    """``data`` as a fresh array of the resolved dtype on ``device``."""
-    if isinstance(data, Tensor):
-        arr = data.data
-    elif isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
-        arr = data
-    else:
-        try:
-            arr = np.asarray(data)
-        except ValueError as exc:
-            raise ShapeError(f"tensor: cannot make a tensor from ragged data ({exc})") from exc
-        if arr.dtype == object:
-            raise DTypeError(f"tensor: cannot make a tensor from {type(data).__name__} {data!r:.80}")
-        if dtype is None and arr.dtype.kind == "f":
-            arr = arr.astype(DEFAULT_DTYPE)
-        elif dtype is None and arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-    if dtype is not None:
-        dt = resolve_dtype(dtype, "tensor")
-    else:
-        dt = resolve_dtype(arr.dtype, "tensor")
-    arr = to_device(arr, parse_device(device)) if device is not None else arr
-    if copy or arr.dtype != dt:
-        arr = arr.astype(dt, copy=True)
-    if arr.ndim == 0 and isinstance(arr, np.generic):
-        arr = np.asarray(arr)
-    return arr
-
-
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a Tensor)."""
     return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
@@ -76,7 +47,7 @@ def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory when it already is an array of that dtype/device."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
-    return Tensor._make(_as_array(data, dtype, device, copy=False))
+    return Tensor._make(as_array(data, dtype, device, copy=False))
 
 
 def from_numpy(array):

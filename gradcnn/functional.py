@@ -1,14 +1,15 @@
 """The functional API, with ``torch.nn.functional``'s names and signatures.
 
 ``import gradcnn.functional as F``; every function here is differentiable and validates its
-arguments before any computation.
+arguments before any computation. ``cat`` is here too (PyTorch keeps it at the top level), so that
+models can be written with ``nn`` and ``functional`` alone.
 """
 
 from .ops.activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .ops.dropout import dropout
 from .ops.elementwise import relu, sigmoid, tanh
-from .ops.linalg import linear
+from .ops.linalg import embedding, linear
 from .ops.loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -27,7 +28,7 @@ from .ops.pool import (
     max_pool1d,
     max_pool2d,
 )
-from .ops.shape import embedding, pad
+from .ops.shape import cat, pad
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -43,6 +44,7 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "batch_norm",
+    "cat",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "dropout",

@@ -36,8 +36,9 @@ import warnings
 
 import pluggy
 
-from . import __version__, hookspecs
+from . import hookspecs
 from .errors import PluginError, PluginWarning, UnknownNameError
+from .version import __version__
 
 __all__ = [
     "DEFAULT_PLUGINS", "PluginRecord", "add_commands", "create_dataset", "create_layer",
@@ -288,6 +289,19 @@ def plugin_report():
     registered, and why it failed or was not loaded."""
     _ensure_loaded()
     return list(_records)
+
+
+def plugin_objects(plugin):
+    """``[(kind, name, obj)]``: the layers and architectures that ``plugin`` (an entry-point or
+    built-in plugin name, as ``gradcnn plugins`` shows it) registered."""
+    records = {r.name: r for r in plugin_report()}
+    if plugin not in records:
+        raise UnknownNameError(f"plugin_objects: no plugin named {plugin!r}; the plugins are {sorted(records)}")
+    record = records[plugin]
+    if record.failure:
+        raise UnknownNameError(f"plugin_objects: plugin {plugin!r} failed to load: {record.failure}")
+    return [(kind, name, _lookup(kind, name, "plugin_objects"))
+            for kind in ("layers", "architectures") for name in record.registered.get(kind, ())]
 
 
 def add_commands(subparsers):

@@ -4,9 +4,9 @@ A tensor is a *leaf* when no recorded call made it (``grad_fn is None``): parame
 leaf that requires grad receives ``.grad`` from ``backward()``; gradients accumulate until
 ``zero_grad()`` or ``t.grad = None``.
 
-The differentiable methods and operators (``+``, ``sum``, ``reshape``, ``__getitem__``, ...) are
-attached by :mod:`gradcnn.ops` when it is imported, so this module stays free of ops and there is no
-import cycle; their docstrings live with the ops.
+The differentiable methods and operators (``+``, ``sum``, ``reshape``, ``__getitem__``, ``to``,
+``copy_``, ...) are attached by :mod:`gradcnn.ops` when it is imported: this module sits below the ops
+and never imports them; their docstrings live with the ops. The array lives in ``_data``.
 
 Every tensor carries a version counter, shared with the views made from it, that in-place changes
 bump; a backward that needs a saved tensor checks its version first.
@@ -15,10 +15,11 @@ bump; a backward that needs a saved tensor checks its version first.
 import numpy as np
 
 from .autograd import tape
-from .backends import device_of, parse_device
-from .errors import AutogradError, DeviceError, DTypeError, ShapeError
+from .autograd.function import register_tensor_class
+from .backends import device_of, get_array_module, is_array, is_cuda_array, parse_device, to_device
+from .errors import AutogradError, DeviceError, DTypeError, IndexOutOfRangeError, ShapeError
 
-__all__ = ["Tensor", "grad", "resolve_dtype", "check_devices", "DEFAULT_DTYPE"]
+__all__ = ["Tensor", "resolve_dtype", "check_devices", "DEFAULT_DTYPE"]
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -54,6 +55,33 @@ def is_floating(dtype):
     return dtype.kind == "f"
 
 
+def as_array(data, dtype=None, device=None, copy=True):
+    """``data`` (a number, nested lists, an array or a Tensor) as an array of the resolved dtype on
+    ``device``; a fresh copy unless ``copy=False`` and nothing needs converting."""
+    if isinstance(data, Tensor):
+        arr = data._data
+    elif isinstance(data, np.generic) or is_array(data):
+        arr = data
+    else:
+        try:
+            arr = np.asarray(data)
+        except ValueError as exc:
+            raise ShapeError(f"tensor: cannot make a tensor from ragged data ({exc})") from exc
+        if arr.dtype == object:
+            raise DTypeError(f"tensor: cannot make a tensor from {type(data).__name__} {data!r:.80}")
+        if dtype is None and arr.dtype.kind == "f":
+            arr = arr.astype(DEFAULT_DTYPE)
+        elif dtype is None and arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+    dt = resolve_dtype(arr.dtype if dtype is None else dtype, "tensor")
+    arr = to_device(arr, parse_device(device)) if device is not None else arr
+    if copy or arr.dtype != dt:
+        arr = arr.astype(dt, copy=True)
+    if arr.ndim == 0 and isinstance(arr, np.generic):
+        arr = np.asarray(arr)
+    return arr
+
+
 class _Version:
     __slots__ = ("value",)
 
@@ -68,14 +96,12 @@ class Tensor:
     friends; ``Tensor(data)`` is the same as ``gradcnn.tensor(data)``.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "_version", "_is_view", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_node", "_version", "_is_view", "__weakref__")
     # NumPy defers to our reflected operators: ``ndarray + Tensor`` calls ``Tensor.__radd__``.
     __array_ufunc__ = None
 
     def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
-        from .creation import _as_array
-
-        self.data = _as_array(data, dtype, device)
+        self._data = as_array(data, dtype, device)
         self.grad = None
         self._requires_grad = False
         self._node = None
@@ -88,15 +114,23 @@ class Tensor:
     def _make(cls, data, node=None, version=None):
         """Wrap an array without copying or checking (the fast path for ops)."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray and not hasattr(data, "__cuda_array_interface__"):
+        if type(data) is not np.ndarray and not is_cuda_array(data):
             data = np.asarray(data)
-        t.data = data
+        t._data = data
         t.grad = None
         t._requires_grad = node is not None
         t._node = node
         t._version = _Version() if version is None else version
         t._is_view = version is not None
         return t
+
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
 
     # -- autograd ---------------------------------------------------------------------------
 
@@ -107,10 +141,10 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag):
         flag = bool(flag)
-        if flag and not is_floating(self.data.dtype):
+        if flag and not is_floating(self._data.dtype):
             raise DTypeError(
                 f"requires_grad: only floating tensors can require gradients, this one is "
-                f"{self.data.dtype.name} with shape {self.shape}"
+                f"{self._data.dtype.name} with shape {self.shape}"
             )
         if self._node is not None and not flag:
             raise AutogradError(
@@ -131,7 +165,7 @@ class Tensor:
     @property
     def grad_fn(self):
         """The tape node that made this tensor, or ``None`` for a leaf."""
-        return self._node
+        return tape.node_of(self._node)
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
@@ -140,19 +174,11 @@ class Tensor:
         vector-Jacobian product). The graph is freed afterwards unless ``retain_graph=True``;
         ``create_graph=True`` records the backward pass itself, for higher derivatives.
         """
-        if not self._requires_grad:
-            raise AutogradError(
-                "backward: this tensor does not require grad and has no grad_fn; did you create "
-                "it under no_grad() or from tensors with requires_grad=False?"
-            )
-        gradient = _root_grad(self, gradient, "backward")
-        tape.run_backward(
-            [self], [gradient], retain_graph=retain_graph or create_graph, create_graph=create_graph
-        )
+        tape.backward(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
     def detach(self):
         """A tensor sharing this one's data, cut from the graph."""
-        return Tensor._make(self.data, None, self._version)
+        return Tensor._make(self._data, None, self._version)
 
     def detach_(self):
         """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
@@ -168,35 +194,35 @@ class Tensor:
 
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self):
-        return device_of(self.data)
+        return device_of(self._data)
 
     def size(self, dim=None):
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_dim(dim, self.ndim, "size")]
+            return self._data.shape
+        return self._data.shape[_dim(dim, self.ndim, "size")]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # -- conversion -------------------------------------------------------------------------
 
@@ -206,25 +232,25 @@ class Tensor:
             raise AutogradError(
                 "numpy: this tensor requires grad; call tensor.detach().numpy() to read its values"
             )
-        if device_of(self.data) != "cpu":
+        if device_of(self._data) != "cpu":
             raise DeviceError("numpy: the tensor is on " + self.device + "; call .cpu() first")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        arr = self.detach().numpy() if device_of(self.data) == "cpu" else self.data.get()
+        arr = self.detach().numpy() if device_of(self._data) == "cpu" else self._data.get()
         return arr if dtype is None else arr.astype(dtype)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ShapeError(
                 f"item: only a one-element tensor converts to a Python number, this one has shape "
-                f"{self.shape} ({self.data.size} elements)"
+                f"{self.shape} ({self._data.size} elements)"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -238,54 +264,14 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ShapeError(
-                f"the truth value of a tensor with {self.data.size} elements (shape {self.shape}) "
+                f"the truth value of a tensor with {self._data.size} elements (shape {self.shape}) "
                 "is ambiguous; use .any() or .all()"
             )
-        return bool(self.data.reshape(()).item())
+        return bool(self._data.reshape(()).item())
 
     __hash__ = object.__hash__
-
-    def to(self, *args, dtype=None, device=None):
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: differentiable moves and casts."""
-        for a in args:
-            if isinstance(a, str):
-                device = a
-            else:
-                dtype = a
-        from . import ops
-
-        out = self
-        if device is not None:
-            out = ops.to_device(out, parse_device(device))
-        if dtype is not None:
-            out = ops.cast(out, resolve_dtype(dtype, "to"))
-        return out
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, device=None):
-        return self.to("cuda" if device is None else f"cuda:{device}")
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def long(self):
-        return self.to(np.int64)
-
-    def int(self):
-        return self.to(np.int32)
-
-    def bool(self):
-        return self.to(np.bool_)
-
-    def type_as(self, other):
-        return self.to(other.dtype)
 
     # -- in place ---------------------------------------------------------------------------
 
@@ -313,8 +299,7 @@ class Tensor:
                 f"{op}: the result has shape {result.shape} but the tensor changed in place has "
                 f"shape {self.shape}; in-place ops cannot broadcast the tensor they change"
             )
-        xp = np if type(self.data) is np.ndarray else __import__("cupy")
-        xp.copyto(self.data, result.data, casting="same_kind")
+        get_array_module(self._data).copyto(self._data, result._data, casting="same_kind")
         self._version.value += 1
         if recording and result._node is not None:
             self._node = result._node
@@ -336,42 +321,29 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         return self._assign(self.clamp(min, max), "clamp_")
 
-    def copy_(self, src):
-        from .ops import shape as shape_ops
-
-        if not isinstance(src, Tensor):
-            src = Tensor._make(src if hasattr(src, "__cuda_array_interface__") else np.asarray(src))
-        # As in PyTorch, copy_ also copies across devices (differentiably, through to()).
-        return self._assign(shape_ops.expand(src.to(self.device, self.dtype), self.shape), "copy_")
-
     def fill_(self, value):
         self._check_inplace("fill_")
-        self.data.fill(value)
+        self._data.fill(value)
         self._version.value += 1
         return self
 
     def zero_(self):
         return self.fill_(0)
 
-    def __setitem__(self, key, value):
-        from .ops import shape as shape_ops
-
-        self._assign(shape_ops.index_put(self, key, value), "__setitem__")
-
     # -- display ----------------------------------------------------------------------------
 
     def __repr__(self):
         body = np.array2string(
-            np.asarray(self.data if device_of(self.data) == "cpu" else self.data.get()),
+            np.asarray(self._data if device_of(self._data) == "cpu" else self._data.get()),
             separator=", ",
             prefix="tensor(",
             threshold=200,
         )
         extras = []
-        if self.data.dtype != DEFAULT_DTYPE and not (
-            self.data.dtype == np.int64 or self.data.dtype == np.bool_
+        if self._data.dtype != DEFAULT_DTYPE and not (
+            self._data.dtype == np.int64 or self._data.dtype == np.bool_
         ):
-            extras.append(f"dtype={self.data.dtype.name}")
+            extras.append(f"dtype={self._data.dtype.name}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self._node is not None:
@@ -386,13 +358,10 @@ def check_devices(op, *named):
     lives on one device, naming the first two that differ; numbers and ``None`` are ignored."""
     first = None
     for name, value in named:
-        data = value.data if isinstance(value, Tensor) else value
-        if type(data) is np.ndarray:
-            device = "cpu"
-        elif hasattr(data, "__cuda_array_interface__"):
-            device = device_of(data)
-        else:
+        data = value._data if isinstance(value, Tensor) else value
+        if not is_array(data):
             continue
+        device = device_of(data)
         if first is None:
             first = (name, device)
         elif device != first[1]:
@@ -405,8 +374,6 @@ def _dim(dim, ndim, op):
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise DTypeError(f"{op}: dim must be an int, got {dim!r}")
     if not -n <= dim < n:
-        from .errors import IndexOutOfRangeError
-
         raise IndexOutOfRangeError(
             f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions "
             f"(expected {-n} <= dim < {n})"
@@ -414,68 +381,4 @@ def _dim(dim, ndim, op):
     return int(dim) % n
 
 
-def _root_grad(root, gradient, op):
-    """The seed gradient of a backward from ``root``, validated."""
-    if gradient is None:
-        if root.data.size != 1:
-            raise ShapeError(
-                f"{op}: gradient can be omitted only for a one-element output, this one has shape "
-                f"{root.shape}; pass gradient= (a tensor of that shape)"
-            )
-        xp = np if type(root.data) is np.ndarray else __import__("cupy")
-        return Tensor._make(xp.ones(root.shape, dtype=root.dtype))
-    if not isinstance(gradient, Tensor):
-        # A plain array or number is a constant: it goes where the output is (a CuPy array given
-        # for a CPU output is refused below, like a Tensor on another device).
-        gradient = Tensor._make(gradient if hasattr(gradient, "__cuda_array_interface__")
-                                else np.asarray(gradient, dtype=root.dtype))
-        if type(root.data) is not np.ndarray:
-            gradient = gradient.to(root.device)
-    if gradient.device != root.device:
-        raise DeviceError(f"{op}: gradient is on {gradient.device} but the output is on {root.device}")
-    if gradient.shape != root.shape:
-        raise ShapeError(
-            f"{op}: gradient has shape {gradient.shape} but the output has shape {root.shape}"
-        )
-    if gradient.dtype != root.dtype:
-        gradient = gradient.to(root.dtype)
-    return gradient
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
-
-    ``outputs`` and ``inputs`` are Tensors or sequences of them; ``grad_outputs`` gives the vector
-    of the vector-Jacobian product for each output (optional for one-element outputs).
-    ``retain_graph`` defaults to ``create_graph``. An input the outputs do not depend on raises an
-    error unless ``allow_unused=True``, which gives ``None`` for it.
-    """
-    single = isinstance(outputs, Tensor)
-    outputs = [outputs] if single else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise ShapeError(f"grad: {len(grad_outputs)} grad_outputs given for {len(outputs)} outputs")
-    for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise AutogradError(f"grad: inputs[{i}] does not require grad")
-    for i, t in enumerate(outputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise AutogradError(
-                f"grad: outputs[{i}] does not require grad; it does not depend on any input that does"
-            )
-    seeds = [_root_grad(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
-    if retain_graph is None:
-        retain_graph = create_graph
-    results = tape.run_backward(
-        outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
-    )
-    for i, r in enumerate(results):
-        if r is None and not allow_unused:
-            raise AutogradError(
-                f"grad: inputs[{i}] (shape {inputs[i].shape}) was not used to compute the outputs; "
-                "pass allow_unused=True to get None for it"
-            )
-    return tuple(results)
+register_tensor_class(Tensor)

@@ -8,9 +8,9 @@ arithmetic and the argument order of each kernel are exercised exactly as writte
 checked this way is what only a GPU has (races between threads, memory coalescing, NVRTC's own
 reading of the source, which the PTX compile test covers).
 
-``emulated_backend()`` gives ``gradcnn.backends.cuda`` with its ``_launch`` replaced by the
-emulator: the backend's Python code (chunking, GEMM layout, geometry uploads) then runs unchanged
-on NumPy arrays.
+``emulated_backend()`` gives ``gradcnn.backends.cuda`` with its launcher (``launch._launch``)
+replaced by the emulator: the backend's Python code (chunking, GEMM layout, geometry uploads) then
+runs unchanged on NumPy arrays.
 """
 
 import ctypes
@@ -25,6 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from gradcnn.backends import cuda as cuda_backend
+from gradcnn.backends.cuda import conv as cuda_conv
+from gradcnn.backends.cuda import launch as cuda_launch
+from gradcnn.backends.cuda import pool as cuda_pool
 
 PRELUDE = r"""
 #include <cstring>
@@ -143,14 +146,14 @@ order = "forward"
 
 
 def launch(kernel, dtype, total, *args):
-    """Stand-in for ``gradcnn.backends.cuda._launch``."""
+    """Stand-in for ``gradcnn.backends.cuda.launch._launch``."""
     if total <= 0:
         return
     launches.append(kernel)
     for i in OUTPUTS[kernel]:
         args[i].fill(np.nan if args[i].dtype.kind == "f" else -7)
-    lib = library(cuda_backend._file_of(kernel))
-    fn = getattr(lib, f"{kernel}_{cuda_backend._SUFFIX[np.dtype(dtype)]}")
+    lib = library(cuda_launch._file_of(kernel))
+    fn = getattr(lib, f"{kernel}_{cuda_launch._SUFFIX[np.dtype(dtype)]}")
     fn.restype = None
     cargs = [_arg(a) for a in args]
     threads = [(block, thread) for block in range(GRID) for thread in range(BLOCK)]
@@ -159,16 +162,34 @@ def launch(kernel, dtype, total, *args):
         fn(*cargs)
 
 
+def _copy(module, name, **replace):
+    """A copy of ``module`` named ``name`` with ``replace`` assigned in it, whose functions look
+    names up in the copy (only those defined there: a decorated function's globals are its
+    decorator's)."""
+    copy = types.ModuleType(name)
+    copy.__dict__.update(module.__dict__)
+    copy.__dict__.update(replace, __name__=name)
+    for key, value in list(copy.__dict__.items()):
+        if isinstance(value, types.FunctionType) and value.__globals__ is module.__dict__:
+            copy.__dict__[key] = types.FunctionType(value.__code__, copy.__dict__, value.__name__,
+                                                    value.__defaults__, value.__closure__)
+    return copy
+
+
 def emulated_backend():
-    """A copy of ``gradcnn.backends.cuda`` whose kernels run in the host emulation."""
+    """A copy of ``gradcnn.backends.cuda`` whose kernels run in the host emulation.
+
+    Its ``launch``, ``conv`` and ``pool`` are copies of the backend's modules: ``launch._launch`` is
+    the emulator, and the copied ``conv`` and ``pool`` launch through the copied ``launch``, so
+    settings changed on the copies (``emu.conv.CONV_ALGORITHM``, ``emu.launch.CHUNK_BYTES``) leave
+    the real backend alone. The package's names come from the copies."""
+    emu_launch = _copy(cuda_launch, "gradcnn_cuda_emulated.launch", _launch=launch)
+    emu_conv = _copy(cuda_conv, "gradcnn_cuda_emulated.conv", launch=emu_launch)
+    emu_pool = _copy(cuda_pool, "gradcnn_cuda_emulated.pool", launch=emu_launch)
+    copies = {cuda_launch: emu_launch, cuda_conv: emu_conv, cuda_pool: emu_pool}
     module = types.ModuleType("gradcnn_cuda_emulated")
-    module.__dict__.update(cuda_backend.__dict__)
-    module.__name__ = "gradcnn_cuda_emulated"
-    module._launch = launch
-    # The module's functions look _launch up in their own globals, the real module's dict;
-    # rebind them to the copy (only those: a decorated function's globals are its decorator's).
-    for key, value in list(module.__dict__.items()):
-        if isinstance(value, types.FunctionType) and value.__globals__ is cuda_backend.__dict__:
-            module.__dict__[key] = types.FunctionType(value.__code__, module.__dict__, value.__name__,
-                                                      value.__defaults__, value.__closure__)
+    for name in cuda_backend.__all__:
+        home = next(m for m in copies if name in vars(m) and vars(m)[name] is getattr(cuda_backend, name))
+        setattr(module, name, getattr(copies[home], name))
+    module.launch, module.conv, module.pool = emu_launch, emu_conv, emu_pool
     return module

@@ -18,7 +18,6 @@ from collections import OrderedDict
 
 from .. import functional as F
 from .. import nn
-from ..ops import cat
 
 __all__ = ["DenseLayer", "DenseBlock", "Transition", "DenseNet", "densenet121", "densenet169",
            "densenet201", "register_all"]
@@ -42,7 +41,7 @@ class DenseLayer(nn.Module):
         self.drop_rate = float(drop_rate)
 
     def forward(self, features):
-        x = cat(features, 1) if len(features) > 1 else features[0]
+        x = F.cat(features, 1) if len(features) > 1 else features[0]
         x = self.conv1(self.relu1(self.norm1(x)))
         x = self.conv2(self.relu2(self.norm2(x)))
         if self.drop_rate > 0:
@@ -66,7 +65,7 @@ class DenseBlock(nn.ModuleDict):
         features = [x]
         for layer in self.values():
             features.append(layer(features))
-        return cat(features, 1)
+        return F.cat(features, 1)
 
 
 class Transition(nn.Sequential):

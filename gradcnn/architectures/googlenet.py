@@ -24,7 +24,6 @@ from collections import namedtuple
 
 from .. import functional as F
 from .. import nn
-from ..ops import cat
 
 __all__ = ["BasicConv2d", "Inception", "InceptionAux", "GoogLeNet", "GoogLeNetOutputs", "googlenet",
            "register_all"]
@@ -62,7 +61,7 @@ class Inception(nn.Module):
                                      BasicConv2d(in_channels, pool_proj, kernel_size=1))
 
     def forward(self, x):
-        return cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+        return F.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
 class InceptionAux(nn.Module):

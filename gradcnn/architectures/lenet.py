@@ -34,10 +34,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import nn
-from ..backends import to_device
-from ..creation import full, tensor
 from ..errors import ShapeError
-from ..ops.shape import cat
 
 __all__ = ["LeNet5", "LeNet5Classic", "C3_TABLE", "ScaledTanh", "Subsampling", "PartialConv2d",
            "EuclideanRBF", "lenet5", "lenet5_classic", "rbf_loss", "register_all"]
@@ -146,7 +143,7 @@ class PartialConv2d(nn.Module):
         scatter = np.zeros((self.out_channels * in_channels, len(pairs)), dtype=np.float32)
         for c, (o, i) in enumerate(pairs):
             scatter[o * in_channels + i, c] = 1.0
-        self.register_buffer("scatter", tensor(scatter), persistent=False)
+        self.scatter = nn.Buffer(scatter, persistent=False)
         self.weight = nn.Parameter(np.empty((len(pairs), kernel_size, kernel_size), dtype=np.float32))
         self.bias = nn.Parameter(np.empty(self.out_channels, dtype=np.float32))
         self.reset_parameters()
@@ -155,11 +152,10 @@ class PartialConv2d(nn.Module):
         k = self.kernel_size[0] * self.kernel_size[1]
         fan_in = np.array([len(row) * k for row in self.table], dtype=np.float64)  # per output map
         bound = np.repeat(2.4 / fan_in, [len(row) for row in self.table])  # per connection
-        nn.init.uniform_(self.weight, -1, 1)
-        nn.init.uniform_(self.bias, -1, 1)
-        device = self.weight.device  # reset on any device: the bounds go where the weights are
-        self.weight.data *= to_device(bound[:, None, None].astype(np.float32), device)
-        self.bias.data *= to_device((2.4 / fan_in).astype(np.float32), device)
+        for c, b in enumerate(bound):
+            nn.init.uniform_(self.weight[c], -b, b)
+        for o, b in enumerate(2.4 / fan_in):
+            nn.init.uniform_(self.bias[o], -b, b)
 
     def dense_weight(self):
         """The ``(out, in, kH, kW)`` kernel, zero where the table has no connection."""
@@ -170,7 +166,7 @@ class PartialConv2d(nn.Module):
     def forward(self, input):
         return F.conv2d(input, self.dense_weight(), self.bias)
 
-    def macs(self, input_shape, output_shape):
+    def macs(self, _input_shape, output_shape):
         """Multiply-adds per sample: one kernel per connection (summary's hook for custom layers)."""
         kh, kw = self.kernel_size
         return int(np.prod(output_shape[-2:])) * self.weight.shape[0] * kh * kw
@@ -195,13 +191,13 @@ class EuclideanRBF(nn.Module):
         if trainable:
             self.centres = nn.Parameter(codes)
         else:
-            self.register_buffer("centres", tensor(codes))
+            self.centres = nn.Buffer(codes)
 
     def forward(self, input):
         diff = input.unsqueeze(1) - self.centres
         return (diff * diff).sum(-1)
 
-    def macs(self, input_shape, output_shape):
+    def macs(self, _input_shape, _output_shape):
         """One multiply-add (a squared difference summed) per centre component."""
         return self.num_classes * self.in_features
 
@@ -246,8 +242,7 @@ def rbf_loss(distances, target, j=None):
     """
     logits = -distances
     if j is not None:
-        rubbish = full((distances.shape[0], 1), -float(j), dtype=distances.dtype, device=distances.device)
-        logits = cat([logits, rubbish], dim=1)
+        logits = F.pad(logits, (0, 1), value=-float(j))  # the rubbish class's column
     return F.cross_entropy(logits, target)
 
 

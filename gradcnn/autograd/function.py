@@ -28,6 +28,14 @@ input; ``ctx.needs_input_grad`` says which ones are wanted.
 them. Any other array is saved as a constant: fine for masks and indices, wrong for an intermediate
 that depends on an input (recompute it from the inputs instead, or split the op in two primitives).
 A number (a scalar operand such as the 2 of ``x ** 2``) comes back as that number.
+
+``forward`` may return a tuple of arrays: ``apply`` then returns a tuple of Tensors and ``backward``
+receives one gradient per output (``None`` for an output nothing flowed into). Outputs passed to
+``ctx.mark_non_differentiable`` (and integer outputs) do not require grad; max-pool returns its
+indices that way.
+
+The engine never imports :class:`~gradcnn.Tensor`: ``gradcnn.tensor`` registers the class with
+:func:`register_tensor_class` when it is defined.
 """
 
 import numbers
@@ -37,9 +45,20 @@ import numpy as np
 
 from ..errors import AutogradError
 from . import tape
-from .tape import Node
+from .tape import Node, OutputRef
 
-__all__ = ["Function", "Context"]
+__all__ = ["Function", "Context", "register_tensor_class"]
+
+# The Tensor class, registered by gradcnn.tensor when it is defined: the engine sits below Tensor
+# and never imports it.
+_Tensor = None
+
+
+def register_tensor_class(cls):
+    """Make ``cls`` the class that ``Function.apply`` wraps its outputs in."""
+    global _Tensor
+    _Tensor = cls
+
 
 class Context:
     """What ``forward`` leaves for ``backward``: saved tensors plus any plain attributes."""
@@ -48,6 +67,11 @@ class Context:
 
     def save_for_backward(self, *arrays):
         self._to_save = arrays
+
+    def mark_non_differentiable(self, *arrays):
+        """Outputs of ``forward`` (given as the arrays it returns) that get no gradient, such as
+        indices; they come out as tensors that do not require grad."""
+        self._non_differentiable = arrays
 
     @property
     def saved_tensors(self):
@@ -63,19 +87,19 @@ class Context:
                     "out-of-place op (x = x + y, not x.add_(y)) or clone() the tensor first"
                 )
             if type(tensor) is _SavedOutput:
-                tensor = _tensor_cls()._make(tensor.array, tensor.node_ref(), counter)
+                tensor = _Tensor._make(tensor.array, tensor.ref(), counter)
             out.append(tensor)
         return tuple(out)
 
 
 class _SavedOutput:
-    """The output of a call, saved without a reference cycle (node -> ctx -> output -> node)."""
+    """An output of a call, saved without a reference cycle (node -> ctx -> output -> node)."""
 
-    __slots__ = ("array", "node_ref")
+    __slots__ = ("array", "ref")
 
-    def __init__(self, array, node):
+    def __init__(self, array, ref):
         self.array = array
-        self.node_ref = weakref.ref(node)
+        self.ref = weakref.ref(ref)
 
     @property
     def shape(self):
@@ -98,12 +122,14 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        tensor_cls = _cls or _tensor_cls()
+        tensor_cls = _Tensor
         ctx = Context()
-        arrays = [a.data if isinstance(a, tensor_cls) else a for a in args]
+        arrays = [a._data if isinstance(a, tensor_cls) else a for a in args]
         needs = tuple([isinstance(a, tensor_cls) and a._requires_grad for a in args])
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *arrays, **kwargs)
+        if type(out) is tuple:
+            return _apply_many(cls, ctx, args, arrays, needs, out)
         # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
         # input's version counter: changing either in place invalidates what was saved of both.
         result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
@@ -112,24 +138,56 @@ class Function:
 
         # An edge is the input's node, or the input itself when it is a leaf that requires grad.
         edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
-        node = Node(cls, ctx, edges, result.data.shape, result.data.dtype)
+        node = Node(cls, ctx, edges, result._data.shape, result._data.dtype)
         result._node = node
         result._requires_grad = True
 
         to_save = ctx.__dict__.pop("_to_save", None)
         if to_save is not None:
             ctx._name = cls.__name__
-            ctx._saved = [_saved_entry(s, args, arrays, out, result, node) for s in to_save]
+            ctx._saved = [_saved_entry(s, args, arrays, ((out, result, node),)) for s in to_save]
         return result
 
 
-def _saved_entry(array, args, arrays, out, result, node):
-    """(Tensor, version counter, version at save time) for one saved array."""
+def _apply_many(cls, ctx, args, arrays, needs, outs):
+    """``apply`` for a forward that returned a tuple: one tensor per output, one node for all."""
+    results = tuple([_Tensor._make(o) for o in outs])
+    if not (tape._grad_enabled and True in needs):
+        return results
+    skip = ctx.__dict__.pop("_non_differentiable", ())
+    differentiable = [
+        r._data.dtype.kind == "f" and not any(o is s for s in skip) for o, r in zip(outs, results)
+    ]
+    if not any(differentiable):
+        return results
+    edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
+    first = results[0]._data
+    node = Node(cls, ctx, edges, first.shape, first.dtype)
+    refs = [node] + [OutputRef(node, i, r._data.shape, r._data.dtype) for i, r in enumerate(results)][1:]
+    node.outputs = tuple([ref if d else None for ref, d in zip(refs, differentiable)])
+    for r, ref, d in zip(results, refs, differentiable):
+        if d:
+            r._node = ref
+            r._requires_grad = True
+    to_save = ctx.__dict__.pop("_to_save", None)
+    if to_save is not None:
+        ctx._name = cls.__name__
+        triples = tuple(zip(outs, results, refs))
+        ctx._saved = [_saved_entry(s, args, arrays, triples) for s in to_save]
+    return results
+
+
+def _saved_entry(array, args, arrays, outputs):
+    """(Tensor, version counter, version at save time) for one saved array; ``outputs`` holds
+    (array returned by forward, its tensor, its Node or OutputRef) for each output."""
     if array is None:
         return (None, None, 0)
-    # ``out`` may be a NumPy scalar (a ufunc on a 0-d array) that ``_make`` wrapped in a new array.
-    if array is out or array is result.data:
-        return (_SavedOutput(result.data, node), result._version, result._version.value)
+    for out, result, ref in outputs:
+        # ``out`` may be a NumPy scalar (a ufunc on a 0-d array) that ``_make`` wrapped in a new array.
+        if array is out or array is result._data:
+            if result._node is None:  # a non-differentiable output: a constant
+                return (result, result._version, result._version.value)
+            return (_SavedOutput(result._data, ref), result._version, result._version.value)
     for a, arr in zip(args, arrays):
         if arr is array and a is not arr:
             return (a, a._version, a._version.value)
@@ -137,16 +195,4 @@ def _saved_entry(array, args, arrays, out, result, node):
         # A scalar operand stays a scalar: backward formulas combine it with gradients on any
         # device, where a 0-d NumPy tensor would tie them to the CPU.
         return (array, None, 0)
-    return (_tensor_cls()._make(array), None, 0)
-
-
-_cls = None
-
-
-def _tensor_cls():
-    global _cls
-    if _cls is None:
-        from ..tensor import Tensor
-
-        _cls = Tensor
-    return _cls
+    return (_Tensor._make(array), None, 0)

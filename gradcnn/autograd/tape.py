@@ -14,21 +14,31 @@ to it).
 After a backward pass without ``retain_graph`` every visited node drops its context, which releases the
 arrays saved for backward; walking such a node again raises :class:`~gradcnn.errors.AutogradError`.
 
+A call with several outputs (max-pool's values and indices) has one node; output 0 refers to the node
+itself and output ``i > 0`` to ``node.outputs[i]``, an :class:`OutputRef`. Backward receives one
+gradient per output, ``None`` for an output that received none.
+
 This module knows nothing of :class:`~gradcnn.Tensor`: it uses the class of the tensors it is given.
 """
 
 import contextlib
 import itertools
 
-from ..errors import AutogradError
+import numpy as np
+
+from ..backends import get_array_module, is_cuda_array
+from ..errors import AutogradError, DeviceError, ShapeError
 
 __all__ = [
     "Node",
+    "OutputRef",
     "is_grad_enabled",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
     "run_backward",
+    "backward",
+    "grad",
 ]
 
 # Grad mode is process-wide, not per thread: it keeps the hot path to one global read.
@@ -75,13 +85,15 @@ class enable_grad(set_grad_enabled):
 
 
 class Node:
-    """One recorded call: ``fn.backward(ctx, grad)`` gives the gradients for ``edges``.
+    """One recorded call: ``fn.backward(ctx, *grads)`` gives the gradients for ``edges``.
 
-    ``shape`` and ``dtype`` describe the output, so that a backward returning a gradient of the wrong
-    shape is reported with the name of the function at fault.
+    ``shape`` and ``dtype`` describe output 0, so that a backward returning a gradient of the wrong
+    shape is reported with the name of the function at fault. ``outputs`` is ``None`` for a call with
+    one output, else one entry per output: the node itself for output 0, an :class:`OutputRef` for
+    the others (``None`` for an output marked non-differentiable).
     """
 
-    __slots__ = ("fn", "ctx", "edges", "seq", "shape", "dtype", "__weakref__")
+    __slots__ = ("fn", "ctx", "edges", "seq", "shape", "dtype", "outputs", "__weakref__")
 
     def __init__(self, fn, ctx, edges, shape, dtype):
         self.fn = fn
@@ -89,6 +101,7 @@ class Node:
         self.edges = edges
         self.shape = shape
         self.dtype = dtype
+        self.outputs = None
         self.seq = _next_seq()
 
     @property
@@ -97,6 +110,30 @@ class Node:
 
     def __repr__(self):
         return f"<Node {self.name} #{self.seq}>"
+
+
+class OutputRef:
+    """Output ``index > 0`` of a node with several outputs: what a tensor made by it refers to."""
+
+    __slots__ = ("node", "index", "shape", "dtype", "__weakref__")
+
+    def __init__(self, node, index, shape, dtype):
+        self.node = node
+        self.index = index
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def name(self):
+        return self.node.name
+
+    def __repr__(self):
+        return f"<Node {self.name} #{self.node.seq} output {self.index}>"
+
+
+def node_of(ref):
+    """The node behind a tensor's ``_node`` (a Node or an OutputRef)."""
+    return ref.node if type(ref) is OutputRef else ref
 
 
 def _freed_error(node):
@@ -121,8 +158,11 @@ def _reachable(root_nodes):
             raise _freed_error(node)
         order.append(node)
         for edge in node.edges:
-            if type(edge) is Node and id(edge) not in seen:
-                stack.append(edge)
+            if type(edge) is Node:
+                if id(edge) not in seen:
+                    stack.append(edge)
+            elif type(edge) is OutputRef:
+                stack.append(edge.node)
     order.sort(key=lambda n: n.seq, reverse=True)
     return order
 
@@ -146,7 +186,9 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
     where an input is not reached).
     """
     tensor_cls = type(roots[0])
-    pending = {}  # id(node) -> gradient flowing into that node's output
+    # id(Node or OutputRef) -> gradient flowing into that output. The refs of a node are made once
+    # and held by it, so their ids are stable keys.
+    pending = {}
     leaf_grads = {}  # id(leaf) -> [leaf, gradient]
 
     def add_leaf(leaf, grad):
@@ -156,48 +198,51 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
         else:
             entry[1] = entry[1] + grad
 
+    def add_pending(key, grad):
+        prev = pending.get(id(key))
+        pending[id(key)] = grad if prev is None else prev + grad
+
     root_nodes = []
     for root, grad in zip(roots, root_grads):
-        node = root._node
-        if node is None:
+        ref = root._node
+        if ref is None:
             if root.requires_grad:
                 add_leaf(root, grad)
             continue
-        root_nodes.append(node)
-        prev = pending.get(id(node))
-        pending[id(node)] = grad if prev is None else prev + grad
+        root_nodes.append(node_of(ref))
+        add_pending(ref, grad)
 
     wanted = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
-            key = id(t._node) if t._node is not None else id(t)
-            wanted.setdefault(key, []).append(i)
+            wanted.setdefault(id(t._node if t._node is not None else t), []).append(i)
     results = [None] * (0 if inputs is None else len(inputs))
 
     with set_grad_enabled(create_graph):
         for node in _reachable(root_nodes):
-            grad = pending.pop(id(node), None)
-            if grad is not None and id(node) in wanted:
-                for i in wanted[id(node)]:
-                    results[i] = grad
-            if grad is not None:
-                grads = node.fn.backward(node.ctx, grad)
-                if type(grads) is not tuple:
-                    grads = (grads,)
-                if len(grads) != len(node.edges):
+            outputs = node.outputs or (node,)
+            grads = tuple([None if o is None else pending.pop(id(o), None) for o in outputs])
+            for o, g in zip(outputs, grads):
+                if g is not None and id(o) in wanted:
+                    for i in wanted[id(o)]:
+                        results[i] = g
+            if any(g is not None for g in grads):
+                in_grads = node.fn.backward(node.ctx, *grads)
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+                if len(in_grads) != len(node.edges):
                     raise AutogradError(
-                        f"{node.name}.backward returned {len(grads)} gradients for "
+                        f"{node.name}.backward returned {len(in_grads)} gradients for "
                         f"{len(node.edges)} inputs"
                     )
-                for i, (edge, g) in enumerate(zip(node.edges, grads)):
+                for i, (edge, g) in enumerate(zip(node.edges, in_grads)):
                     if edge is None or g is None:
                         continue
-                    if type(edge) is Node:
-                        g = _check_grad(node, i, g, edge.shape, edge.dtype)
-                        prev = pending.get(id(edge))
-                        pending[id(edge)] = g if prev is None else prev + g
+                    g = _check_grad(node, i, g, edge.shape, edge.dtype)
+                    if type(edge) is Node or type(edge) is OutputRef:
+                        add_pending(edge, g)
                     else:
-                        add_leaf(edge, _check_grad(node, i, g, edge.shape, edge.dtype))
+                        add_leaf(edge, g)
             if not retain_graph:
                 node.ctx = None
 
@@ -212,8 +257,97 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         elif leaf.grad is None:
             # A gradient array may be shared (Add passes one array to both inputs): own a copy.
-            leaf.grad = tensor_cls._make(grad.data.copy())
+            leaf.grad = tensor_cls._make(grad._data.copy())
         else:
-            leaf.grad.data += grad.data
+            leaf.grad._data += grad._data
     return None
 
+
+# -- the public entry points --------------------------------------------------------------------
+
+
+def _root_grad(root, gradient, op):
+    """The seed gradient of a backward from ``root``, validated."""
+    tensor_cls = type(root)
+    if gradient is None:
+        if root.numel() != 1:
+            raise ShapeError(
+                f"{op}: gradient can be omitted only for a one-element output, this one has shape "
+                f"{tuple(root.shape)}; pass gradient= (a tensor of that shape)"
+            )
+        return tensor_cls._make(get_array_module(root._data).ones(root.shape, dtype=root.dtype))
+    if not isinstance(gradient, tensor_cls):
+        # A plain array or number is a constant: it goes where the output is (a CuPy array given
+        # for a CPU output is refused below, like a Tensor on another device).
+        gradient = tensor_cls._make(gradient if is_cuda_array(gradient)
+                                    else np.asarray(gradient, dtype=root.dtype))
+        if type(root._data) is not np.ndarray:
+            gradient = gradient.to(root.device)
+    if gradient.device != root.device:
+        raise DeviceError(f"{op}: gradient is on {gradient.device} but the output is on {root.device}")
+    if gradient.shape != root.shape:
+        raise ShapeError(
+            f"{op}: gradient has shape {tuple(gradient.shape)} but the output has shape {tuple(root.shape)}"
+        )
+    if gradient.dtype != root.dtype:
+        gradient = gradient.to(root.dtype)
+    return gradient
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate into the ``.grad`` of every leaf the gradient of ``tensors`` (a Tensor or a
+    sequence), seeded with ``grad_tensors`` (optional for one-element tensors)."""
+    tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
+    if grad_tensors is None or not isinstance(grad_tensors, (list, tuple)):
+        grad_tensors = [grad_tensors] * len(tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ShapeError(f"backward: {len(grad_tensors)} grad_tensors given for {len(tensors)} tensors")
+    for i, t in enumerate(tensors):
+        if not t.requires_grad:
+            raise AutogradError(
+                f"backward: tensors[{i}] does not require grad and has no grad_fn; did you create "
+                "it under no_grad() or from tensors with requires_grad=False?"
+            )
+    seeds = [_root_grad(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(tensors, seeds, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
+
+    ``outputs`` and ``inputs`` are Tensors or sequences of them; ``grad_outputs`` gives the vector
+    of the vector-Jacobian product for each output (optional for one-element outputs).
+    ``retain_graph`` defaults to ``create_graph``. An input the outputs do not depend on raises an
+    error unless ``allow_unused=True``, which gives ``None`` for it.
+    """
+    single = not isinstance(outputs, (list, tuple))
+    outputs = [outputs] if single else list(outputs)
+    inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
+    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ShapeError(f"grad: {len(grad_outputs)} grad_outputs given for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not getattr(t, "requires_grad", False):
+            raise AutogradError(f"grad: inputs[{i}] does not require grad")
+    for i, t in enumerate(outputs):
+        if not getattr(t, "requires_grad", False):
+            raise AutogradError(
+                f"grad: outputs[{i}] does not require grad; it does not depend on any input that does"
+            )
+    seeds = [_root_grad(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    results = run_backward(
+        outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
+    )
+    for i, r in enumerate(results):
+        if r is None and not allow_unused:
+            raise AutogradError(
+                f"grad: inputs[{i}] (shape {tuple(inputs[i].shape)}) was not used to compute the "
+                "outputs; pass allow_unused=True to get None for it"
+            )
+    return tuple(results)

@@ -12,7 +12,15 @@ import numpy as np
 
 from ..errors import DeviceError
 
-__all__ = ["parse_device", "device_of", "get_array_module", "backend_of", "to_device"]
+__all__ = [
+    "parse_device",
+    "device_of",
+    "is_array",
+    "is_cuda_array",
+    "get_array_module",
+    "backend_of",
+    "to_device",
+]
 
 _DEVICE_RE = re.compile(r"^(cpu|cuda)(?::(\d+))?$")
 
@@ -34,29 +42,36 @@ def parse_device(device):
     return f"cuda:{int(index or 0)}"
 
 
-def _is_cupy(array):
-    return type(array).__module__.startswith("cupy")
+def is_cuda_array(x):
+    """Whether ``x`` is a CuPy array (answered without importing CuPy)."""
+    return type(x).__module__.startswith("cupy")
+
+
+def is_array(x):
+    """Whether ``x`` is an array a Tensor can hold: a NumPy or a CuPy ndarray."""
+    return isinstance(x, np.ndarray) or is_cuda_array(x)
 
 
 def device_of(array):
     """The device an array lives on, as a normalised string."""
-    if _is_cupy(array):
+    if is_cuda_array(array):
         return f"cuda:{array.device.id}"
     return "cpu"
 
 
 def _array(x):
-    """The array of ``x``: ``x`` itself, or a Tensor's ``data`` (arrays have a ``data`` attribute
-    too -- a buffer -- so they are recognised first)."""
-    if isinstance(x, np.ndarray) or _is_cupy(x):
+    """The array of ``x``: ``x`` itself, or a Tensor's array."""
+    if isinstance(x, np.ndarray) or is_cuda_array(x):
         return x
-    return getattr(x, "data", x)
+    return getattr(x, "_data", x)
 
 
 def get_array_module(x):
     """NumPy or CuPy, whichever owns ``x`` (an array or a Tensor)."""
+    if type(x) is np.ndarray:  # the hot path of every op on the CPU
+        return np
     data = _array(x)
-    if _is_cupy(data):
+    if is_cuda_array(data):
         import cupy
 
         return cupy
@@ -66,7 +81,7 @@ def get_array_module(x):
 def backend_of(x):
     """The kernel module for the device of ``x``."""
     data = _array(x)
-    name = "cuda" if _is_cupy(data) else "cpu"
+    name = "cuda" if is_cuda_array(data) else "cpu"
     return importlib.import_module(f"{__name__}.{name}")
 
 

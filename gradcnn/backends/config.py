@@ -4,13 +4,13 @@ Environment variables, read when the kernels first load:
 
 * ``GRADCNN_NUMBA_CACHE=0`` turns the on-disk cache of compiled kernels off.
 * ``GRADCNN_CACHE_DIR=PATH`` puts it in PATH instead of next to the package.
-* ``GRADCNN_NUM_THREADS=N`` sizes gradcnn's worker pool (read by ``backends.cpu``).
+* ``GRADCNN_NUM_THREADS=N`` sizes gradcnn's worker pool (read by ``backends.cpu.threads``).
 
 Caching: Numba caches next to the source when the package directory is writable. Otherwise we
 point it at a user cache directory, and if that cannot be created either we compile without a cache
 — a read-only install never turns into an error.
 
-Threads: the kernels are serial and release the GIL; ``backends.cpu`` runs them from its own pool.
+Threads: the kernels are serial and release the GIL; ``backends.cpu.threads`` runs them from its own pool.
 Numba's own thread pool is never started, so it cannot fight OpenBLAS's spinning threads.
 """
 

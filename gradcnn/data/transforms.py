@@ -9,17 +9,9 @@ import numpy as np
 
 from .. import random
 from ..errors import DTypeError, ShapeError
+from ..geometry import int_tuple
 
 __all__ = ["Compose", "Normalize", "Pad", "RandomCrop", "RandomHorizontalFlip", "Resize"]
-
-
-def _pair(value, name, op):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, numbers.Integral) and v > 0 for v in value):
-        raise ShapeError(f"{op}: {name} must be a positive int or a pair (height, width) of them, got {value!r}")
-    return int(value[0]), int(value[1])
 
 
 def _image(x, op):
@@ -100,7 +92,7 @@ class RandomCrop:
     ``padding`` (with ``fill``) when given: AlexNet-style augmentation is ``RandomCrop(32, padding=4)``."""
 
     def __init__(self, size, padding=None, fill=0):
-        self.size = _pair(size, "size", "RandomCrop")
+        self.size = int_tuple("RandomCrop", "size", size, 2, minimum=1)
         self.pad = None if padding is None else Pad(padding, fill)
 
     def __call__(self, x):
@@ -144,7 +136,7 @@ class Resize:
     """
 
     def __init__(self, size):
-        self.size = _pair(size, "size", "Resize")
+        self.size = int_tuple("Resize", "size", size, 2, minimum=1)
 
     def __call__(self, x):
         x = _image(x, "Resize")

@@ -30,15 +30,16 @@ def register_commands(cli):
 
 
 def _check_plugin(args):
-    from gradcnn.testing.layers import check_plugin
+    from gradcnn.plugins import plugin_objects
+    from gradcnn.testing.layers import check_objects
 
-    passed, failed, missing = check_plugin(args.plugin)
+    passed, failed, missing = check_objects(plugin_objects(args.plugin))
     print(f"{len(passed)} passed, {len(failed)} failed" + (f", {len(missing)} without an example" if missing else ""))
     return 1 if failed or (args.require_examples and missing) else 0
 
 
 def _lister(names):
-    def run(args):
+    def run(_args):
         for name in names():
             print(name)
 

@@ -40,7 +40,7 @@ def register_commands(cli):
     ev.set_defaults(func=_eval)
 
 
-def _datasets(name, data_dir, seed):
+def _datasets(name, data_dir):
     config = {} if data_dir is None else {"data_dir": data_dir}
     train = gradcnn.create_dataset(name, split="train", **config)
     test = gradcnn.create_dataset(name, split="test", **config)
@@ -63,7 +63,7 @@ def _train(args):
     out.mkdir(parents=True, exist_ok=True)
     gradcnn.manual_seed(args.seed)
     started = time.perf_counter()
-    train_set, test_set = _datasets(args.dataset, args.data_dir, args.seed)
+    train_set, test_set = _datasets(args.dataset, args.data_dir)
     model = _model_for(args.model, train_set).to(args.device)
     if args.optimizer == "sgd":
         opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)

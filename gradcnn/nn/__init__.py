@@ -9,13 +9,13 @@ from .layers import (
     Embedding, Flatten, Identity, LeakyReLU, Linear, LocalResponseNorm, LogSoftmax, Maxout,
     MaxPool1d, MaxPool2d, PReLU, ReLU, RReLU, Sigmoid, Softmax, Tanh,
 )
-from .module import Module, Parameter, StateDictError
+from .module import Buffer, Module, Parameter, StateDictError
 
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d",
     "ConvTranspose2d", "Dropout", "ELU", "Embedding", "Flatten", "Identity", "LeakyReLU", "Linear",
     "LocalResponseNorm", "LogSoftmax", "MaxPool1d", "MaxPool2d", "Maxout", "Module", "ModuleDict",
-    "ModuleList", "PReLU", "Parameter", "RReLU", "ReLU", "Sequential", "Sigmoid", "Softmax",
+    "Buffer", "ModuleList", "PReLU", "Parameter", "RReLU", "ReLU", "Sequential", "Sigmoid", "Softmax",
     "StateDictError", "Tanh", "init", "utils",
 ]

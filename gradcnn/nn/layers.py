@@ -11,9 +11,10 @@ import numbers
 import numpy as np
 
 from .. import functional as F
+from .. import geometry
 from ..autograd.tape import no_grad
 from ..creation import empty, ones, zeros
-from ..errors import DTypeError, ShapeError
+from ..errors import ShapeError
 from . import init
 from .module import Module, Parameter
 
@@ -25,12 +26,6 @@ __all__ = [
     "ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Maxout", "Dropout", "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm",
 ]
-
-
-def _positive(value, name, owner):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-        raise ShapeError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _settings(**kw):
@@ -58,8 +53,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features = _positive(in_features, "in_features", "Linear")
-        self.out_features = _positive(out_features, "out_features", "Linear")
+        self.in_features = geometry.positive_int("Linear", "in_features", in_features)
+        self.out_features = geometry.positive_int("Linear", "out_features", out_features)
         self.weight = _param((out_features, in_features), dtype)
         self.bias = _param((out_features,), dtype) if bias else None
         if not bias:
@@ -112,8 +107,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = _positive(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive(embedding_dim, "embedding_dim", "Embedding")
+        self.num_embeddings = geometry.positive_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = geometry.positive_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ShapeError(f"Embedding: padding_idx {padding_idx} is outside [-{num_embeddings}, {num_embeddings})")
@@ -141,14 +136,6 @@ class Embedding(Module):
 # -- convolution --------------------------------------------------------------------------------
 
 
-def _tuple(value, n, name, owner):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),) * n
-    if isinstance(value, (tuple, list)) and len(value) == n:
-        return tuple(int(v) for v in value)
-    raise DTypeError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-
-
 class _ConvNd(Module):
     nd = 2
     transposed = False
@@ -157,23 +144,14 @@ class _ConvNd(Module):
                  groups=1, bias=True, padding_mode="zeros", output_padding=0, device=None, dtype=None):
         super().__init__()
         owner = type(self).__name__
-        self.in_channels = _positive(in_channels, "in_channels", owner)
-        self.out_channels = _positive(out_channels, "out_channels", owner)
-        self.groups = _positive(groups, "groups", owner)
-        if in_channels % groups or out_channels % groups:
-            raise ShapeError(
-                f"{owner}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
+        self.in_channels = geometry.positive_int(owner, "in_channels", in_channels)
+        self.out_channels = geometry.positive_int(owner, "out_channels", out_channels)
+        self.groups = geometry.conv_groups(owner, groups, in_channels, out_channels)
         if padding_mode != "zeros":
             raise ShapeError(f"{owner}: padding_mode {padding_mode!r} is not supported; gradcnn pads with zeros")
-        self.kernel_size = _tuple(kernel_size, self.nd, "kernel_size", owner)
-        if any(k < 1 for k in self.kernel_size):
-            raise ShapeError(f"{owner}: kernel_size must be positive, got {self.kernel_size}")
-        self.stride = _tuple(stride, self.nd, "stride", owner)
-        self.padding = padding if isinstance(padding, str) else _tuple(padding, self.nd, "padding", owner)
-        self.dilation = _tuple(dilation, self.nd, "dilation", owner)
-        self.output_padding = _tuple(output_padding, self.nd, "output_padding", owner)
+        self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding = geometry.conv_args(
+            owner, self.nd, kernel_size, stride, padding, dilation, output_padding=output_padding,
+            transposed=self.transposed)
         if self.transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
@@ -253,9 +231,15 @@ class ConvTranspose2d(ConvTranspose1d):
 
 
 class _MaxPool(Module):
+    # As in PyTorch, a pool keeps its arguments as given (``stride`` defaults to ``kernel_size``);
+    # they are checked here by the same function its functional form calls.
+    nd = 2
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        stride = kernel_size if stride is None else stride
+        geometry.pool_args(type(self).__name__, self.nd, kernel_size, stride, padding, dilation)
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def extra_repr(self):
@@ -266,6 +250,8 @@ class _MaxPool(Module):
 
 class MaxPool1d(_MaxPool):
     """Max over sliding windows. Shape: ``(N, C, L)`` to ``(N, C, L_out)``."""
+
+    nd = 1
 
     def forward(self, input):
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -282,10 +268,14 @@ class MaxPool2d(_MaxPool):
 
 
 class _AvgPool(Module):
+    nd = 2
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        stride = kernel_size if stride is None else stride
+        geometry.pool_args(type(self).__name__, self.nd, kernel_size, stride, padding)
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
 
@@ -298,6 +288,8 @@ class _AvgPool(Module):
 
 class AvgPool1d(_AvgPool):
     """Mean over sliding windows. Shape: ``(N, C, L)`` to ``(N, C, L_out)``."""
+
+    nd = 1
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
@@ -316,8 +308,11 @@ class AvgPool2d(_AvgPool):
 
 
 class _Adaptive(Module):
+    nd = 2
+
     def __init__(self, output_size, return_indices=False):
         super().__init__()
+        geometry.adaptive_output_size(type(self).__name__, output_size, self.nd)
         self.output_size, self.return_indices = output_size, return_indices
 
     def extra_repr(self):
@@ -326,6 +321,8 @@ class _Adaptive(Module):
 
 class AdaptiveAvgPool1d(_Adaptive):
     """Mean over ``output_size`` evenly spread windows. Shape: ``(N, C, L)`` to ``(N, C, output_size)``."""
+
+    nd = 1
 
     def forward(self, input):
         return F.adaptive_avg_pool1d(input, self.output_size)
@@ -342,6 +339,8 @@ class AdaptiveAvgPool2d(_Adaptive):
 class AdaptiveMaxPool1d(_Adaptive):
     """Max over evenly spread windows; ``AdaptiveMaxPool1d(1)`` is max-over-time pooling.
     Shape: ``(N, C, L)`` to ``(N, C, output_size)``."""
+
+    nd = 1
 
     def forward(self, input):
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
@@ -360,7 +359,7 @@ class AdaptiveMaxPool2d(_Adaptive):
 class ReLU(Module):
     """``max(x, 0)``. Shape: any. (``inplace`` is accepted and ignored.)"""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace=False):  # noqa: ARG002 (PyTorch's signature)
         super().__init__()
 
     def forward(self, input):
@@ -370,7 +369,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """``x`` if positive else ``negative_slope * x``. Shape: any."""
 
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope=0.01, inplace=False):  # noqa: ARG002 (PyTorch's signature)
         super().__init__()
         self.negative_slope = negative_slope
 
@@ -386,7 +385,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        self.num_parameters = _positive(num_parameters, "num_parameters", "PReLU")
+        self.num_parameters = geometry.positive_int("PReLU", "num_parameters", num_parameters)
         self.init = init
         self.weight = _param((num_parameters,), dtype)
         self.reset_parameters()
@@ -406,7 +405,7 @@ class PReLU(Module):
 class RReLU(Module):
     """Randomized leaky ReLU: random slopes in ``[lower, upper]`` in training, their mean in eval."""
 
-    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):  # noqa: ARG002 (PyTorch's signature)
         super().__init__()
         self.lower, self.upper = lower, upper
 
@@ -420,7 +419,7 @@ class RReLU(Module):
 class ELU(Module):
     """``x`` if positive else ``alpha * (exp(x) - 1)``. Shape: any."""
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha=1.0, inplace=False):  # noqa: ARG002 (PyTorch's signature)
         super().__init__()
         self.alpha = alpha
 
@@ -474,7 +473,7 @@ class Maxout(Module):
 
     def __init__(self, pieces, dim=1):
         super().__init__()
-        self.pieces = _positive(pieces, "pieces", "Maxout")
+        self.pieces = geometry.positive_int("Maxout", "pieces", pieces)
         self.dim = dim
 
     def forward(self, input):
@@ -487,7 +486,7 @@ class Maxout(Module):
 class Dropout(Module):
     """Zero elements with probability ``p`` in training, scaling the rest by ``1 / (1 - p)``."""
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p=0.5, inplace=False):  # noqa: ARG002 (PyTorch's signature)
         super().__init__()
         if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ShapeError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
@@ -510,7 +509,7 @@ class _BatchNorm(Module):
                  device=None, dtype=None):
         super().__init__()
         owner = type(self).__name__
-        self.num_features = _positive(num_features, "num_features", owner)
+        self.num_features = geometry.positive_int(owner, "num_features", num_features)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -592,7 +591,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
-        self.size = _positive(size, "size", "LocalResponseNorm")
+        self.size = geometry.positive_int("LocalResponseNorm", "size", size)
         self.alpha, self.beta, self.k = alpha, beta, k
 
     def forward(self, input):

@@ -13,8 +13,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd.tape import no_grad
-from ..backends import parse_device, to_device
-from ..errors import DTypeError, GradcnnError, ShapeError
+from ..backends import is_array, parse_device, to_device
+from ..errors import DTypeError, GradcnnError
 from ..tensor import Tensor, resolve_dtype
 
 __all__ = ["Module", "Parameter", "StateDictError", "IncompatibleKeys"]
@@ -37,13 +37,26 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        arr = data.data if isinstance(data, Tensor) else _array(data)
+        arr = data._data if isinstance(data, Tensor) else _array(data)
         super().__init__(arr, dtype=arr.dtype)
         if requires_grad:
             self.requires_grad = True
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """A tensor that is module state but not trained, as ``torch.nn.Buffer``: assigning it to a
+    module attribute registers it as a buffer (saved in ``state_dict`` unless ``persistent=False``);
+    the module keeps a plain Tensor sharing its data."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data, *, persistent=True):
+        arr = data._data if isinstance(data, Tensor) else _array(data)
+        super().__init__(arr, dtype=arr.dtype)
+        self.persistent = bool(persistent)
 
 
 class Module:
@@ -67,7 +80,9 @@ class Module:
             )
 
     def __setattr__(self, name, value):
-        if isinstance(value, Parameter):
+        if isinstance(value, Buffer):
+            self.register_buffer(name, Tensor._make(value._data), persistent=value.persistent)
+        elif isinstance(value, Parameter):
             self._check_init()
             self._drop(name)
             self._parameters[name] = value
@@ -346,16 +361,10 @@ class Module:
 
 def _array(value):
     """``value`` as an array: NumPy and CuPy arrays as they are, anything else through NumPy."""
-    if type(value) is np.ndarray or hasattr(value, "__cuda_array_interface__"):
+    if is_array(value):
         return value
     return np.asarray(value)
 
 
 def _indent(text):
     return text.replace("\n", "\n  ")
-
-
-def _check_shape_arg(value, name, owner):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ShapeError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return int(value)

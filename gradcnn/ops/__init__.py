@@ -8,10 +8,10 @@ from ..tensor import Tensor
 from .activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
 from .dropout import dropout
 from .elementwise import (
-    abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, log1p, lt, maximum, minimum, mul, ne,
+    CONVERSIONS, abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, log1p, lt, maximum, minimum, mul, ne,
     neg, pow, relu, sigmoid, sign, sqrt, square, sub, tanh, to_device, where,
 )
-from .linalg import linear, matmul
+from .linalg import embedding, linear, matmul
 from .loss import (
     binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
 )
@@ -20,8 +20,8 @@ from .reduction import (
     amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var,
 )
 from .shape import (
-    broadcast_to, cat, chunk, clone, embedding, expand, flatten, getitem, index_put, pad, permute, reshape,
-    split, squeeze, stack, sum_to, transpose, unsqueeze, view,
+    broadcast_to, cat, chunk, clone, copy_, expand, flatten, getitem, index_put, pad, permute, reshape,
+    setitem, split, squeeze, stack, sum_to, transpose, unsqueeze, view,
 )
 
 __all__ = [
@@ -58,7 +58,7 @@ _METHODS = {
     "__add__": add, "__radd__": _swap(add), "__sub__": sub, "__rsub__": _swap(sub),
     "__mul__": mul, "__rmul__": _swap(mul), "__truediv__": div, "__rtruediv__": _swap(div),
     "__pow__": pow, "__rpow__": _swap(pow), "__neg__": neg, "__abs__": abs,
-    "__matmul__": matmul, "__rmatmul__": _swap(matmul), "__getitem__": getitem,
+    "__matmul__": matmul, "__rmatmul__": _swap(matmul), "__getitem__": getitem, "__setitem__": setitem,
     "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge, "__eq__": eq, "__ne__": ne,
     # elementwise
     "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "abs": abs,
@@ -73,7 +73,9 @@ _METHODS = {
     "reshape": _shape_method(reshape), "view": _shape_method(view), "flatten": flatten,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": _shape_method(permute),
     "transpose": transpose, "expand": _shape_method(expand), "split": split, "chunk": chunk,
-    "clone": clone,
+    "clone": clone, "copy_": copy_,
+    # moves and casts
+    **CONVERSIONS,
 }
 
 for _name, _fn in _METHODS.items():
@@ -84,15 +86,15 @@ Tensor.mT = property(lambda self: transpose(self, -2, -1), doc="Last two dims sw
 
 
 def _contiguous(self):
-    return self if self.data.flags.c_contiguous else clone(self)
+    return self if self._data.flags.c_contiguous else clone(self)
 
 
 def _any(self, dim=None):
-    return Tensor._make(self.data.any(axis=dim))
+    return Tensor._make(self._data.any(axis=dim))
 
 
 def _all(self, dim=None):
-    return Tensor._make(self.data.all(axis=dim))
+    return Tensor._make(self._data.all(axis=dim))
 
 
 Tensor.contiguous = _contiguous

@@ -9,10 +9,10 @@ import numbers
 import numpy as np
 
 from .. import random as _random
-from ..backends import to_device
+from ..backends import get_array_module, to_device
 from ..errors import DTypeError, ShapeError
 from ..tensor import _dim
-from .elementwise import _Masked, _xp, exp, where
+from .elementwise import _Masked, exp, where
 from .reduction import amax, logsumexp, sum
 from .shape import as_tensor_arg, reshape
 
@@ -23,8 +23,8 @@ class LeakyRelu(_Masked):
     @staticmethod
     def forward(ctx, x, *, slope):
         pos = x > 0
-        ctx.slope = _xp(x).where(pos, 1.0, slope).astype(x.dtype)
-        return _xp(x).where(pos, x, x * slope).astype(x.dtype, copy=False)
+        ctx.slope = get_array_module(x).where(pos, 1.0, slope).astype(x.dtype)
+        return get_array_module(x).where(pos, x, x * slope).astype(x.dtype, copy=False)
 
 
 def _float_input(x, op):

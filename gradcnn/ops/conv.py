@@ -10,16 +10,15 @@ All three share one :class:`Geometry`, which describes the *forward* convolution
 stride, per-side padding, dilation, groups and output size. A transposed convolution is the
 ``ConvData`` of the convolution it is the adjoint of. 1-D work runs as 2-D with height 1.
 
-Padding, one definition everywhere: an int or a tuple (that many zeros on both sides), ``"valid"``
-(none), ``"full"`` (``k_eff - 1`` on both sides, ``k_eff = dilation * (k - 1) + 1``) or ``"same"``:
-output size ``ceil(input / stride)`` for every stride, the total padding split evenly with the odd
-zero at the end. PyTorch accepts ``"same"`` only at stride 1 (where the two agree); gradcnn defines
-it for every stride, as TensorFlow does.
+Padding is an int or a tuple (that many zeros on both sides), ``"valid"`` (none), ``"full"``
+(``k_eff - 1`` on both sides) or ``"same"`` (output size ``ceil(input / stride)`` at every stride;
+PyTorch accepts it only at stride 1, where the two agree). The definitions, the output sizes and
+every check of these arguments live in :mod:`gradcnn.geometry`.
 """
 
-import numbers
 from typing import NamedTuple
 
+from .. import geometry
 from ..autograd.function import Function
 from ..backends import backend_of
 from ..errors import DeviceError, DTypeError, ShapeError
@@ -27,11 +26,12 @@ from ..tensor import Tensor
 from .reduction import sum as _sum
 from .shape import reshape
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "conv_output_size"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 
 class Geometry(NamedTuple):
-    """A 2-D convolution's shape arithmetic, from the input side to the output side."""
+    """What the kernels take for one 2-D convolution, from the input side to the output side; the
+    sizes are worked out, and checked, by :mod:`gradcnn.geometry`."""
 
     in_hw: tuple
     kernel: tuple
@@ -104,55 +104,7 @@ class ConvWeight(Function):
         )
 
 
-# -- validation and geometry --------------------------------------------------------------------
-
-_PADDING_STRINGS = ("valid", "same", "full")
-
-
-def _ints(value, n, name, op, minimum):
-    """``value`` as an n-tuple of ints >= ``minimum``, or an error naming ``name``."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value),) * n
-    elif isinstance(value, (tuple, list)) and len(value) == n and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
-    ):
-        value = tuple(int(v) for v in value)
-    else:
-        raise DTypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in value):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ShapeError(f"{op}: {name} must be {what}, got {value}")
-    return value
-
-
-def _dims(values):
-    return "x".join(str(v) for v in values)
-
-
-def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
-    """Output length of a convolution along one dim: ``(size + 2p - d(k - 1) - 1) // stride + 1``.
-    ``padding`` may be an int or a (before, after) pair."""
-    before, after = (padding, padding) if isinstance(padding, numbers.Integral) else padding
-    return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _pads(padding, in_sizes, kernel, stride, dilation, op):
-    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-    nd = len(in_sizes)
-    if isinstance(padding, str):
-        if padding not in _PADDING_STRINGS:
-            raise ShapeError(f"{op}: padding {padding!r} is not one of {_PADDING_STRINGS} (or an int or tuple)")
-        if padding == "valid":
-            return ((0, 0),) * nd
-        if padding == "full":
-            return tuple((k - 1, k - 1) for k in k_eff)
-        pads = []
-        for size, k, s in zip(in_sizes, k_eff, stride):
-            out = -(-size // s)
-            total = max((out - 1) * s + k - size, 0)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads)
-    return tuple((p, p) for p in _ints(padding, nd, "padding", op, 0))
+# -- validation -----------------------------------------------------------------------------------
 
 
 def _check_tensor(t, name, op, ndim, layout):
@@ -184,53 +136,27 @@ def _check_pair(op, input, weight, bias, out_channels):
 
 
 def _check_groups(op, groups, in_channels, out_channels, weight, input, transposed):
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
-        raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
-    if in_channels % groups or out_channels % groups:
-        raise ShapeError(
-            f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-            f"divisible by groups ({groups})"
-        )
-    expected = in_channels // groups
-    got = weight.shape[0] if transposed else weight.shape[1]
+    groups = geometry.conv_groups(op, groups, in_channels, out_channels)
     if transposed:
         if weight.shape[0] != in_channels:
             raise ShapeError(
                 f"{op}: weight {weight.shape} has {weight.shape[0]} input channels (dim 0) but input "
                 f"{input.shape} has {in_channels} channels"
             )
-    elif got != expected:
+    elif weight.shape[1] != in_channels // groups:
         raise ShapeError(
-            f"{op}: weight {weight.shape} expects {got} channels per group but input {input.shape} "
-            f"has {in_channels} channels in {groups} group(s) ({expected} per group)"
+            f"{op}: weight {weight.shape} expects {weight.shape[1]} channels per group but input {input.shape} "
+            f"has {in_channels} channels in {groups} group(s) ({in_channels // groups} per group)"
         )
+    return groups
 
 
-def _geometry(op, in_sizes, kernel, stride, pads, dilation, groups, nd):
-    out = []
-    for i in range(nd):
-        k_eff = dilation[i] * (kernel[i] - 1) + 1
-        padded = in_sizes[i] + pads[i][0] + pads[i][1]
-        if k_eff > padded:
-            raise ShapeError(
-                f"{op}: dilated kernel {_dims(kernel_eff(kernel, dilation))} (kernel {_dims(kernel)}, "
-                f"dilation {_dims(dilation)}) is larger than padded input "
-                f"{_dims([s + p[0] + p[1] for s, p in zip(in_sizes, pads)])} (input {_dims(in_sizes)})"
-            )
-        out.append((padded - k_eff) // stride[i] + 1)
-    return tuple(out)
-
-
-def kernel_eff(kernel, dilation):
-    return [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-
-
-def _lift(nd, geom_parts):
-    """1-D arguments as the 2-D ones the kernels take (height 1)."""
-    if nd == 2:
-        return geom_parts
-    in_sizes, kernel, stride, pads, dilation, out = geom_parts
-    return ((1,) + in_sizes, (1,) + kernel, (1,) + stride, ((0, 0),) + pads, (1,) + dilation, (1,) + out)
+def _plan(nd, in_sizes, kernel, stride, pads, dilation, groups, out_sizes):
+    """The kernels' :class:`Geometry`; 1-D work runs as 2-D with height 1."""
+    if nd == 1:
+        return Geometry((1,) + in_sizes, (1,) + kernel, (1,) + stride, ((0, 0),) + pads, (1,) + dilation, groups,
+                        (1,) + out_sizes)
+    return Geometry(in_sizes, kernel, stride, pads, dilation, groups, out_sizes)
 
 
 def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
@@ -238,18 +164,13 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     _check_tensor(input, "input", op, nd + 2, layout)
     _check_tensor(weight, "weight", op, nd + 2, "(out_channels, in_channels / groups, *kernel)")
     out_channels = weight.shape[0]
-    _check_groups(op, groups, input.shape[1], out_channels, weight, input, transposed=False)
+    groups = _check_groups(op, groups, input.shape[1], out_channels, weight, input, transposed=False)
     _check_pair(op, input, weight, bias, out_channels)
-    kernel = weight.shape[2:]
-    if any(k < 1 for k in kernel):
-        raise ShapeError(f"{op}: kernel size must be positive, got weight {weight.shape}")
-    stride = _ints(stride, nd, "stride", op, 1)
-    dilation = _ints(dilation, nd, "dilation", op, 1)
-    in_sizes = input.shape[2:]
-    pads = _pads(padding, in_sizes, kernel, stride, dilation, op)
-    out = _geometry(op, in_sizes, kernel, stride, pads, dilation, groups, nd)
-    parts = _lift(nd, (tuple(in_sizes), tuple(kernel), stride, pads, dilation, out))
-    geom = Geometry(parts[0], parts[1], parts[2], parts[3], parts[4], int(groups), parts[5])
+    kernel, stride, padding, dilation, _ = geometry.conv_args(op, nd, tuple(weight.shape[2:]), stride, padding, dilation)
+    in_sizes = tuple(input.shape[2:])
+    pads = geometry.resolve_padding(padding, in_sizes, kernel, stride, dilation)
+    out = geometry.conv_output_sizes(op, in_sizes, kernel, stride, pads, dilation)
+    geom = _plan(nd, in_sizes, kernel, stride, pads, dilation, groups, out)
     if nd == 1:
         x = reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
         w = reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
@@ -274,40 +195,17 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
     layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
     _check_tensor(input, "input", op, nd + 2, layout)
     _check_tensor(weight, "weight", op, nd + 2, "(in_channels, out_channels / groups, *kernel)")
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
-        raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = geometry.positive_int(op, "groups", groups)  # before it sizes out_channels
     out_channels = weight.shape[1] * groups
     _check_groups(op, groups, input.shape[1], out_channels, weight, input, transposed=True)
     _check_pair(op, input, weight, bias, out_channels)
-    kernel = tuple(weight.shape[2:])
-    if any(k < 1 for k in kernel):
-        raise ShapeError(f"{op}: kernel size must be positive, got weight {weight.shape}")
-    if isinstance(padding, str):
-        raise ShapeError(f"{op}: padding must be an int or a tuple (string padding is for conv{nd}d), got {padding!r}")
-    stride = _ints(stride, nd, "stride", op, 1)
-    dilation = _ints(dilation, nd, "dilation", op, 1)
-    pad = _ints(padding, nd, "padding", op, 0)
-    out_pad = _ints(output_padding, nd, "output_padding", op, 0)
-    for op_, s, d in zip(out_pad, stride, dilation):
-        if op_ >= max(s, d):
-            raise ShapeError(
-                f"{op}: output_padding {out_pad} must be smaller than stride {stride} or dilation "
-                f"{dilation} in every dim"
-            )
-    in_sizes = tuple(input.shape[2:])
-    out_sizes = tuple(
-        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
-        for n, s, p, d, k, o in zip(in_sizes, stride, pad, dilation, kernel, out_pad)
+    kernel, stride, padding, dilation, output_padding = geometry.conv_args(
+        op, nd, tuple(weight.shape[2:]), stride, padding, dilation, output_padding=output_padding, transposed=True
     )
-    if any(o < 1 for o in out_sizes):
-        raise ShapeError(
-            f"{op}: output size {_dims(out_sizes)} = (input {_dims(in_sizes)} - 1) * stride {_dims(stride)} "
-            f"- 2 * padding {_dims(pad)} + dilation * (kernel - 1) + output_padding + 1 is not positive"
-        )
-    pads = tuple((p, p) for p in pad)
+    in_sizes = tuple(input.shape[2:])
+    out_sizes = geometry.conv_transpose_output_sizes(op, in_sizes, kernel, stride, padding, output_padding, dilation)
     # The convolution this transposes maps out_sizes back to in_sizes.
-    parts = _lift(nd, (out_sizes, kernel, stride, pads, dilation, in_sizes))
-    geom = Geometry(parts[0], parts[1], parts[2], parts[3], parts[4], int(groups), parts[5])
+    geom = _plan(nd, out_sizes, kernel, stride, tuple((p, p) for p in padding), dilation, groups, in_sizes)
     x, w = input, weight
     if nd == 1:
         x = reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))

@@ -15,16 +15,19 @@ __all__ = ["dropout"]
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    """``input * mask / (1 - p)`` in training (``inplace`` is accepted and ignored)."""
+    """``input * mask / (1 - p)`` in training; ``inplace=True`` writes the result into ``input``
+    (refused, as in PyTorch, for a leaf that requires grad)."""
     as_tensor_arg(input, "dropout")
     if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ShapeError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
-    keep = _random.generator().random(input.shape) >= p
-    mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
-    if type(input.data) is not np.ndarray:
-        mask = to_device(mask, input.device)
-    return input * mask
+        out = input * 0.0
+    else:
+        keep = _random.generator().random(input.shape) >= p
+        mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
+        if type(input._data) is not np.ndarray:
+            mask = to_device(mask, input.device)
+        out = input * mask
+    return input._assign(out, "dropout(inplace=True)") if inplace else out

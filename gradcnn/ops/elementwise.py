@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function
-from ..backends import device_of, get_array_module
+from ..backends import device_of, get_array_module, is_array, is_cuda_array, parse_device
 from ..backends import to_device as _move  # arrays; ``to_device`` below is the differentiable op
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor, check_devices, resolve_dtype
@@ -50,10 +50,6 @@ __all__ = [
 ]
 
 
-def _xp(a):
-    return np if type(a) is np.ndarray else get_array_module(a)
-
-
 def _shape(a):
     return getattr(a, "shape", ())
 
@@ -72,7 +68,7 @@ def _check_broadcast(op, *shapes):
 def _check_operand(op, other):
     if isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)):
         return
-    if hasattr(other, "__cuda_array_interface__"):  # a CuPy array: a constant, like a NumPy one
+    if is_cuda_array(other):  # a CuPy array: a constant, like a NumPy one
         return
     raise DTypeError(f"{op}: unsupported operand of type {type(other).__name__}")
 
@@ -189,7 +185,7 @@ class Pow(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _xp(x).exp(x)
+        y = get_array_module(x).exp(x)
         ctx.save_for_backward(y)
         return y
 
@@ -203,7 +199,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _xp(x).log(x)
+        return get_array_module(x).log(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -215,7 +211,7 @@ class Log1p(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _xp(x).log1p(x)
+        return get_array_module(x).log1p(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -226,7 +222,7 @@ class Log1p(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _xp(x).sqrt(x)
+        y = get_array_module(x).sqrt(x)
         ctx.save_for_backward(y)
         return y
 
@@ -247,14 +243,14 @@ class _Masked(Function):
 class Abs(_Masked):
     @staticmethod
     def forward(ctx, x):
-        ctx.slope = _xp(x).sign(x)
-        return _xp(x).abs(x)
+        ctx.slope = get_array_module(x).sign(x)
+        return get_array_module(x).abs(x)
 
 
 class Clamp(_Masked):
     @staticmethod
     def forward(ctx, x, *, lo, hi):
-        xp = _xp(x)
+        xp = get_array_module(x)
         inside = xp.ones(x.shape, dtype=bool)
         if lo is not None:
             inside &= x >= lo
@@ -269,7 +265,7 @@ class Relu(_Masked):
     def forward(ctx, x):
         pos = x > 0
         ctx.slope = pos.astype(x.dtype)
-        return _xp(x).where(pos, x, 0).astype(x.dtype, copy=False)
+        return get_array_module(x).where(pos, x, 0).astype(x.dtype, copy=False)
 
 
 class _Select(Function):
@@ -288,7 +284,7 @@ class Maximum(_Select):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        y = _xp(a if hasattr(a, "shape") else b).maximum(a, b)
+        y = get_array_module(a if hasattr(a, "shape") else b).maximum(a, b)
         dt = y.dtype if y.dtype.kind == "f" else np.float64
         ctx.wa = (a > b).astype(dt) + 0.5 * (a == b)
         return y
@@ -298,7 +294,7 @@ class Minimum(_Select):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        y = _xp(a if hasattr(a, "shape") else b).minimum(a, b)
+        y = get_array_module(a if hasattr(a, "shape") else b).minimum(a, b)
         dt = y.dtype if y.dtype.kind == "f" else np.float64
         ctx.wa = (a < b).astype(dt) + 0.5 * (a == b)
         return y
@@ -309,7 +305,7 @@ class Where(Function):
     def forward(ctx, a, b, *, cond):
         ctx.cond = cond
         ctx.shapes = (_shape(a), _shape(b))
-        return _xp(cond).where(cond, a, b)
+        return get_array_module(cond).where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -324,7 +320,7 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         # 0.5 * tanh(x / 2) + 0.5 never overflows, unlike 1 / (1 + exp(-x)).
-        y = _xp(x).tanh(x * 0.5) * 0.5 + 0.5
+        y = get_array_module(x).tanh(x * 0.5) * 0.5 + 0.5
         ctx.save_for_backward(y)
         return y
 
@@ -337,7 +333,7 @@ class Sigmoid(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _xp(x).tanh(x)
+        y = get_array_module(x).tanh(x)
         ctx.save_for_backward(y)
         return y
 
@@ -476,7 +472,7 @@ def minimum(input, other):
 def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
     cond = condition.data if isinstance(condition, Tensor) else condition
-    if not (type(cond) is np.ndarray or hasattr(cond, "__cuda_array_interface__")):
+    if not is_array(cond):
         cond = np.asarray(cond)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: condition must be a bool tensor, got {cond.dtype.name}")
@@ -512,9 +508,50 @@ def to_device(input, device):
     return ToDevice.apply(input, device=device)
 
 
+def to(input, *args, dtype=None, device=None):
+    """``t.to(dtype)``, ``t.to(device)``, ``t.to(device, dtype)``, ``t.to(other)``: differentiable
+    moves and casts; ``input`` itself when nothing changes."""
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, str) or type(a).__name__ == "device":
+            device = a
+        else:
+            dtype = a
+    out = input
+    if device is not None:
+        out = to_device(out, parse_device(device))
+    if dtype is not None:
+        out = cast(out, resolve_dtype(dtype, "to"))
+    return out
+
+
+def _to_dtype(dtype):
+    def method(self):
+        return to(self, dtype=dtype)
+
+    method.__name__ = np.dtype(dtype).name
+    method.__doc__ = f"``self.to({np.dtype(dtype).name})``."
+    return method
+
+
+CONVERSIONS = {
+    "to": to,
+    "cpu": lambda self: to(self, "cpu"),
+    "cuda": lambda self, device=None: to(self, "cuda" if device is None else f"cuda:{device}"),
+    "float": _to_dtype(np.float32),
+    "double": _to_dtype(np.float64),
+    "half": _to_dtype(np.float16),
+    "long": _to_dtype(np.int64),
+    "int": _to_dtype(np.int32),
+    "bool": _to_dtype(np.bool_),
+    "type_as": lambda self, other: to(self, other.dtype),
+}
+
+
 def sign(input):
     """-1, 0 or 1 per element (not differentiable: the result never requires grad)."""
-    return Tensor._make(_xp(input.data).sign(input.data))
+    return Tensor._make(get_array_module(input.data).sign(input.data))
 
 
 def _compare(ufunc_name):
@@ -523,7 +560,7 @@ def _compare(ufunc_name):
         b = other.data if isinstance(other, Tensor) else other
         if type(a) is not type(b):
             check_devices(ufunc_name, ("input", a), ("other", b))
-        return Tensor._make(getattr(_xp(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
+        return Tensor._make(getattr(get_array_module(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
 
     compare.__name__ = ufunc_name
     compare.__doc__ = f"Elementwise ``{ufunc_name}`` as a bool tensor (not differentiable)."

@@ -1,4 +1,5 @@
-"""Matrix products: ``matmul`` (NumPy's rules, batched and 1-D) and ``linear`` (``x @ W.T + b``).
+"""Matrix products: ``matmul`` (NumPy's rules, batched and 1-D), ``linear`` (``x @ W.T + b``) and
+``embedding`` (a one-hot product, done as a row lookup).
 
 ``linear`` is a primitive rather than a composite of transpose, matmul and add: it is the hottest op
 of small networks and one node instead of three halves its Python overhead.
@@ -7,15 +8,13 @@ of small networks and one node instead of three halves its Python overhead.
 import numpy as np
 
 from ..autograd.function import Function
-from ..errors import DTypeError, ShapeError
+from ..backends import is_array as _is_array
+from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor, check_devices
-from .shape import reshape, sum_to, transpose
+from .elementwise import where
+from .shape import _on_device_of, as_tensor_arg, getitem, reshape, sum_to, transpose
 
-__all__ = ["matmul", "linear"]
-
-
-def _is_array(x):
-    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
+__all__ = ["matmul", "linear", "embedding"]
 
 
 def _mT(t):
@@ -129,3 +128,37 @@ def linear(input, weight, bias=None):
     ):  # the hottest op: all-CPU calls skip the general check
         check_devices("linear", ("input", input), ("weight", weight), ("bias", bias))
     return Linear.apply(input, weight, bias)
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input`` (any shape): the
+    output has shape ``input.shape + (dim,)``. As in PyTorch, the row at ``padding_idx`` (negative
+    counts from the end) is looked up like any other but receives no gradient."""
+    as_tensor_arg(weight, "embedding", "weight")
+    if isinstance(input, Tensor):
+        check_devices("embedding", ("weight", weight), ("input", input))
+        idx = input._data
+    else:
+        idx = input if _is_array(input) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: input must hold integer indices, got {idx.dtype.name}")
+    idx = _on_device_of(weight, idx, "embedding", "input")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+            raise DTypeError(f"embedding: padding_idx must be an int or None, got {padding_idx!r}")
+        if not -num <= padding_idx < num:
+            raise IndexOutOfRangeError(
+                f"embedding: padding_idx {padding_idx} is outside [{-num}, {num}) for weight {weight.shape}"
+            )
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexOutOfRangeError(f"embedding: index {bad} is outside [0, {num}) for weight {weight.shape}")
+    out = getitem(weight, (idx,), _checked=True)
+    if padding_idx is not None and out.requires_grad:
+        # The same values, with the padding rows taken from a detached copy: no gradient reaches them.
+        keep = (idx != (int(padding_idx) % num))[..., None]
+        out = where(keep, out, out.detach())
+    return out

@@ -12,8 +12,9 @@ from ..autograd.tape import no_grad
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, check_devices
 from .elementwise import sqrt
+from .pool import avg_pool2d
 from .reduction import mean
-from .shape import as_tensor_arg, reshape
+from .shape import as_tensor_arg, pad, reshape
 
 __all__ = ["batch_norm", "local_response_norm"]
 
@@ -83,9 +84,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """AlexNet's local response normalization across channels, as PyTorch computes it:
     ``x / (k + alpha * mean(x^2 over size neighbouring channels)) ** beta``, the window zero-padded
     by ``size // 2`` before and ``(size - 1) // 2`` after. A composite of differentiable ops."""
-    from .pool import avg_pool2d
-    from .shape import pad
-
     as_tensor_arg(input, "local_response_norm")
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm: input must be (N, C, *) with at least 3 dims, got {input.shape}")

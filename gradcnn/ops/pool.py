@@ -13,18 +13,19 @@ Primitives and their derivatives:
 
 Output sizes and average divisors follow PyTorch exactly, ``ceil_mode`` and ``count_include_pad``
 included: with ``ceil_mode`` the last window must start inside the input or its left padding; with
-``count_include_pad`` the divisor counts padding but not the part of a window past the padding.
+``count_include_pad`` the divisor counts padding but not the part of a window past the padding. The
+sizes and the checks of the window arguments live in :mod:`gradcnn.geometry`.
 """
 
 import numbers
 
 import numpy as np
 
+from .. import geometry
 from ..autograd.function import Function
 from ..backends import backend_of
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
-from .conv import _ints
 from .shape import reshape
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
-    "pool_output_size",
 ]
 
 
@@ -49,11 +49,11 @@ class MaxPool(Function):
         hstart, hcount, dh, wstart, wcount, dw = win.max_windows
         y, idx = backend_of(x).max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, win.out_hw)
         ctx.idx, ctx.in_hw = idx, x.shape[2:]
-        win.last_indices = idx  # read by max_pool*(return_indices=True); win is per call
-        return y
+        ctx.mark_non_differentiable(idx)
+        return y, idx
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, _g_indices):
         return MaxScatter.apply(g, idx=ctx.idx, in_hw=ctx.in_hw)
 
 
@@ -107,22 +107,12 @@ class AvgPoolAdjoint(Function):
 class _Windows:
     """The windows of one pooling call, in the arrays the kernels take."""
 
-    __slots__ = ("out_hw", "max_windows", "avg_windows", "last_indices")
+    __slots__ = ("out_hw", "max_windows", "avg_windows")
 
     def __init__(self, out_hw, max_windows=None, avg_windows=None):
         self.out_hw = out_hw
         self.max_windows = max_windows
         self.avg_windows = avg_windows
-        self.last_indices = None
-
-
-def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=False):
-    """PyTorch's pooling output length along one dim."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1  # the last window would start in the right padding
-    return out
 
 
 def _check_input(input, op, nd):
@@ -138,25 +128,8 @@ def _check_input(input, op, nd):
 def _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
     """Kernel, stride, padding, dilation and output sizes of a fixed-window pool, validated."""
     _check_input(input, op, nd)
-    k = _ints(kernel_size, nd, "kernel_size", op, 1)
-    s = k if stride is None or stride == () or stride == [] else _ints(stride, nd, "stride", op, 1)
-    p = _ints(padding, nd, "padding", op, 0)
-    d = _ints(dilation, nd, "dilation", op, 1)
-    for ki, pi in zip(k, p):
-        if pi > ki // 2:
-            raise ShapeError(
-                f"{op}: padding {p} must be at most half the kernel size {k} (kernel // 2 = "
-                f"{tuple(x // 2 for x in k)})"
-            )
-    sizes = input.shape[2:]
-    out = tuple(pool_output_size(n, ki, si, pi, di, bool(ceil_mode)) for n, ki, si, pi, di in zip(sizes, k, s, p, d))
-    if any(o < 1 for o in out):
-        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
-        raise ShapeError(
-            f"{op}: window {'x'.join(map(str, k_eff))} (kernel {k}, dilation {d}) does not fit the "
-            f"padded input {'x'.join(str(n + 2 * pi) for n, pi in zip(sizes, p))} (input "
-            f"{'x'.join(map(str, sizes))}, padding {p}): output size would be {out}"
-        )
+    k, s, p, d = geometry.pool_args(op, nd, kernel_size, stride, padding, dilation)
+    out = geometry.pool_output_sizes(op, tuple(input.shape[2:]), k, s, p, d, ceil_mode)
     return k, s, p, d, out
 
 
@@ -186,16 +159,16 @@ def _unit_dim():
     return zero, one, np.ones(1)
 
 
-def _run_max(input, nd, win, return_indices, op):
+def _run_max(input, nd, win, return_indices):
     x = input if nd == 2 else reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
-    y = MaxPool.apply(x, win=win)
-    idx = win.last_indices
+    y, idx = MaxPool.apply(x, win=win)
+    if not return_indices:
+        return y if nd == 2 else reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
+    idx = idx.long()  # int64, as PyTorch returns them
     if nd == 1:
         y = reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
-        idx = idx.reshape(idx.shape[0], idx.shape[1], idx.shape[3])
-    if return_indices:
-        return y, Tensor._make(idx.astype(np.int64))  # int64, as PyTorch returns them
-    return y
+        idx = reshape(idx, (idx.shape[0], idx.shape[1], idx.shape[3]))
+    return y, idx
 
 
 def _run_avg(input, nd, win):
@@ -215,7 +188,7 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
         dims = [(zero, one, 1)] + dims
         out = (1,) + out
     win = _Windows(out, max_windows=(*dims[0], *dims[1]))
-    return _run_max(input, nd, win, return_indices, op)
+    return _run_max(input, nd, win, return_indices)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -260,21 +233,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def _adaptive_sizes(op, nd, input, output_size):
     _check_input(input, op, nd)
     sizes = input.shape[2:]
-    if isinstance(output_size, (tuple, list)):
-        if len(output_size) != nd:
-            raise ShapeError(f"{op}: output_size must have {nd} entries, got {output_size!r}")
-        output_size = tuple(n if o is None else o for o, n in zip(output_size, sizes))
-    out = _ints(output_size, nd, "output_size", op, 1)
+    out = geometry.adaptive_output_size(op, output_size, nd)
+    out = tuple(n if o is None else o for o, n in zip(out, sizes))
     if any(n < 1 for n in sizes):
         raise ShapeError(f"{op}: input spatial size {sizes} must be at least 1 in every dim")
     return sizes, out
-
-
-def _adaptive_dim(n, out):
-    o = np.arange(out, dtype=np.int64)
-    start = (o * n) // out
-    end = -((-(o + 1) * n) // out)  # ceil((o + 1) * n / out)
-    return start, end
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -290,7 +253,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 def _adaptive_avg(op, nd, input, output_size):
     sizes, out = _adaptive_sizes(op, nd, input, output_size)
-    dims = [_adaptive_dim(n, o) for n, o in zip(sizes, out)]
+    dims = [geometry.adaptive_windows(n, o) for n, o in zip(sizes, out)]
     if nd == 1:
         dims = [(np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64))] + dims
     (hs, he), (ws, we) = dims
@@ -314,10 +277,10 @@ def _adaptive_max(op, nd, input, output_size, return_indices):
     sizes, out = _adaptive_sizes(op, nd, input, output_size)
     dims = []
     for n, o in zip(sizes, out):
-        start, end = _adaptive_dim(n, o)
+        start, end = geometry.adaptive_windows(n, o)
         dims.append((start, end - start, 1))
     if nd == 1:
         dims = [(np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64), 1)] + dims
         out = (1,) + out
     win = _Windows(out, max_windows=(*dims[0], *dims[1]))
-    return _run_max(input, nd, win, return_indices, op)
+    return _run_max(input, nd, win, return_indices)

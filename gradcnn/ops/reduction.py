@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..backends import get_array_module
 from ..errors import ShapeError
 from ..tensor import Tensor, _dim
-from .elementwise import exp, log, sqrt, where
+from .elementwise import exp, log, maximum, minimum, sqrt, where
 from .shape import expand, reshape
 
 __all__ = [
@@ -172,8 +172,6 @@ def max(input, dim=None, keepdim=False):
     if dim is None:
         return amax(input)
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
-
         return maximum(input, dim)
     dim = _dim(dim, input.ndim, "max")  # one int, as in PyTorch: indices over several dims are undefined
     return MinMax(amax(input, dim, keepdim), argmax(input, dim, keepdim))
@@ -184,8 +182,6 @@ def min(input, dim=None, keepdim=False):
     if dim is None:
         return amin(input)
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
         return minimum(input, dim)
     dim = _dim(dim, input.ndim, "min")  # one int, as in PyTorch: indices over several dims are undefined
     return MinMax(amin(input, dim, keepdim), argmin(input, dim, keepdim))

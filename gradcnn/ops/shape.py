@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function
-from ..backends import get_array_module, to_device
+from ..backends import get_array_module, is_array, to_device
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor, _dim, check_devices
 
@@ -34,8 +34,9 @@ __all__ = [
     "chunk",
     "pad",
     "clone",
+    "copy_",
+    "setitem",
     "as_tensor_arg",
-    "embedding",
 ]
 
 
@@ -43,10 +44,6 @@ def as_tensor_arg(x, op, name="input"):
     if isinstance(x, Tensor):
         return x
     raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
-
-
-def _xp(a):
-    return np if type(a) is np.ndarray else get_array_module(a)
 
 
 def _shape_of(value):
@@ -201,7 +198,7 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, x, *, shape):
         ctx.in_shape = x.shape
-        return _xp(x).broadcast_to(x, shape)
+        return get_array_module(x).broadcast_to(x, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -329,11 +326,11 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, g, *, key, shape):
         ctx.key = key
-        out = _xp(g).zeros(shape, dtype=g.dtype)
+        out = get_array_module(g).zeros(shape, dtype=g.dtype)
         if not _has_integer_array(key):
             out[key] = g  # ints, slices and boolean masks pick every element at most once
         else:
-            _xp(g).add.at(out, key, g)
+            get_array_module(g).add.at(out, key, g)
         return out
 
     @staticmethod
@@ -383,10 +380,10 @@ def index_put(x, key, value):
     key = _norm_key(x, key, "__setitem__")
     if isinstance(value, Tensor):
         check_devices("__setitem__", ("the tensor", x), ("the value", value))
-    elif type(value) is np.ndarray or hasattr(value, "__cuda_array_interface__"):
+    elif is_array(value):
         value = _on_device_of(x, value, "__setitem__", "the value")
     try:
-        region = _xp(x.data).empty(x.shape, dtype=np.bool_)[key].shape
+        region = get_array_module(x.data).empty(x.shape, dtype=np.bool_)[key].shape
     except IndexError as exc:
         raise _index_error(x, exc, "__setitem__") from None
     vshape = _shape_of(value)
@@ -402,6 +399,18 @@ def index_put(x, key, value):
     return IndexPut.apply(x, value, key=key)
 
 
+def setitem(x, key, value):
+    """``x[key] = value``: ``x`` takes the values of :func:`index_put` in place."""
+    x._assign(index_put(x, key, value), "__setitem__")
+
+
+def copy_(x, src):
+    """Copy ``src`` (broadcast, cast, and moved across devices, differentiably) into ``x``."""
+    if not isinstance(src, Tensor):
+        src = Tensor._make(src if is_array(src) else np.asarray(src))
+    return x._assign(expand(src.to(x.device, x.dtype), x.shape), "copy_")
+
+
 # -- concatenation ------------------------------------------------------------------------------
 
 
@@ -410,7 +419,7 @@ class Cat(Function):
     def forward(ctx, *arrays, dim):
         ctx.dim = dim
         ctx.sizes = [a.shape[dim] for a in arrays]
-        return _xp(arrays[0]).concatenate(arrays, axis=dim)
+        return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -508,7 +517,7 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, *, widths, value):
         ctx.slices = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, x.shape))
-        return _xp(x).pad(x, widths, mode="constant", constant_values=value)
+        return get_array_module(x).pad(x, widths, mode="constant", constant_values=value)
 
     @staticmethod
     def backward(ctx, g):
@@ -550,31 +559,3 @@ class Clone(Function):
 def clone(x):
     """A copy of ``x`` with its own memory; gradients flow through."""
     return Clone.apply(x)
-
-
-def embedding(input, weight, padding_idx=None):
-    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input`` (any shape): the
-    output has shape ``input.shape + (dim,)``. Rows picked at ``padding_idx`` come out as zeros and
-    pass no gradient, as in PyTorch."""
-    as_tensor_arg(weight, "embedding", "weight")
-    if isinstance(input, Tensor):
-        check_devices("embedding", ("weight", weight), ("input", input))
-        idx = input.data
-    else:
-        idx = input if hasattr(input, "__cuda_array_interface__") else np.asarray(input)
-    if idx.dtype.kind not in "iu":
-        raise DTypeError(f"embedding: input must hold integer indices, got {idx.dtype.name}")
-    idx = _on_device_of(weight, idx, "embedding", "input")
-    if weight.ndim != 2:
-        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
-    num = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= num):
-        bad = int(idx.min() if idx.min() < 0 else idx.max())
-        raise IndexOutOfRangeError(f"embedding: index {bad} is outside [0, {num}) for weight {weight.shape}")
-    out = getitem(weight, (idx,), _checked=True)
-    if padding_idx is not None:
-        from .elementwise import where
-
-        keep = (idx != (padding_idx % num))[..., None]
-        out = where(keep, out, 0.0)
-    return out

@@ -8,14 +8,10 @@ rates agree with ``torch.optim.lr_scheduler`` step for step. Call ``scheduler.st
 import math
 
 from ..errors import DTypeError, ShapeError
+from ..geometry import positive_int
 from .optimizer import Optimizer
 
 __all__ = ["CosineAnnealingLR", "LRScheduler", "OneCycleLR", "StepLR"]
-
-
-def _positive_int(op, name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ShapeError(f"{op}: {name} must be a positive integer, got {name}={value!r}")
 
 
 class LRScheduler:
@@ -60,7 +56,7 @@ class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps."""
 
     def __init__(self, optimizer, step_size, gamma=0.1):
-        _positive_int("StepLR", "step_size", step_size)
+        positive_int("StepLR", "step_size", step_size)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer)
@@ -77,7 +73,7 @@ class CosineAnnealingLR(LRScheduler):
     recurrence from the current lr (so changes made to the lr by hand carry on)."""
 
     def __init__(self, optimizer, T_max, eta_min=0):  # noqa: N803  (PyTorch's name)
-        _positive_int("CosineAnnealingLR", "T_max", T_max)
+        positive_int("CosineAnnealingLR", "T_max", T_max)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer)
@@ -106,10 +102,10 @@ class OneCycleLR(LRScheduler):
                  three_phase=False):
         op = "OneCycleLR"
         if total_steps is not None:
-            _positive_int(op, "total_steps", total_steps)
+            positive_int(op, "total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
-            _positive_int(op, "epochs", epochs)
-            _positive_int(op, "steps_per_epoch", steps_per_epoch)
+            positive_int(op, "epochs", epochs)
+            positive_int(op, "steps_per_epoch", steps_per_epoch)
             total_steps = epochs * steps_per_epoch
         else:
             raise ShapeError(f"{op}: pass total_steps, or epochs and steps_per_epoch")

@@ -13,8 +13,9 @@ element and the numerical and analytical values there.
 
 import numpy as np
 
+from ..autograd import grad
 from ..errors import DTypeError, GradcheckError
-from ..tensor import Tensor, grad
+from ..tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck"]
 

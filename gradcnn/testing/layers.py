@@ -127,7 +127,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
     seeds = [Tensor._make(np.ones(o.shape)) for o in out if o.requires_grad]
     live = [o for o in out if o.requires_grad]
     if live:
-        from ..tensor import grad
+        from ..autograd import grad
 
         grad(live, [xt] if floating else params, seeds, allow_unused=True)
         held = [n.name for n in graph_nodes(live) if n.ctx is not None]
@@ -177,29 +177,14 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
                                        err_msg=f"{name}({cfg}): output differs after a state_dict round trip")
 
 
-def plugin_cases(plugin):
-    """``[(kind, name, obj)]``: the layers and architectures that ``plugin`` (an entry-point or
-    built-in plugin name, as ``gradcnn plugins`` shows it) registered."""
-    from ..errors import UnknownNameError
-    from ..plugins import _lookup, plugin_report
-
-    records = {r.name: r for r in plugin_report()}
-    if plugin not in records:
-        raise UnknownNameError(f"check_plugin: no plugin named {plugin!r}; the plugins are {sorted(records)}")
-    record = records[plugin]
-    if record.failure:
-        raise UnknownNameError(f"check_plugin: plugin {plugin!r} failed to load: {record.failure}")
-    return [(kind, name, _lookup(kind, name, "check_plugin"))
-            for kind in ("layers", "architectures") for name in record.registered.get(kind, ())]
-
-
-def check_plugin(plugin, *, report=print):
-    """Run :func:`check_layer` on every layer and architecture ``plugin`` registered that says how
-    to test itself: a ``check_layer_example`` attribute (a dict, or a callable returning one, of
-    ``check_layer`` keyword arguments; it may name ``factory`` too). Returns ``(passed, failed,
-    without_example)`` name lists; ``report`` receives one line per object."""
+def check_objects(objects, *, report=print):
+    """Run :func:`check_layer` on each ``(kind, name, obj)`` of ``objects`` (what
+    ``gradcnn.plugins.plugin_objects(plugin)`` lists for a plugin) that says how to test itself: a
+    ``check_layer_example`` attribute (a dict, or a callable returning one, of ``check_layer``
+    keyword arguments; it may name ``factory`` too). Returns ``(passed, failed, without_example)``
+    name lists; ``report`` receives one line per object."""
     passed, failed, missing = [], [], []
-    for kind, name, obj in plugin_cases(plugin):
+    for kind, name, obj in objects:
         example = getattr(obj, "check_layer_example", None)
         if example is None:
             missing.append(name)

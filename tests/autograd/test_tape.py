@@ -355,12 +355,83 @@ def test_backward_returning_wrong_shape_names_the_function():
         WrongShape.apply(x).sum().backward()
 
 
-def test_tape_is_topologically_ordered():
+def _logged(name, log):
+    class Logged(Function):
+        @staticmethod
+        def forward(ctx, *xs):
+            return sum(xs[1:], xs[0] * 1.0)
+
+        @staticmethod
+        def backward(ctx, g):
+            log.append(name)
+            return (g,) * len(ctx.needs_input_grad)
+
+    Logged.__name__ = name
+    return Logged
+
+
+def test_backward_runs_a_node_only_after_every_consumer_of_its_output():
+    # c = f3(a, b) with b = f2(a): walking edges depth-first from c reaches f1 (a's maker) before
+    # f2 has added its share to a's gradient; the replay must still run f3, f2, then f1.
+    log = []
     x = leaf(1.0)
-    a = x * 2.0
-    b = a.exp()
-    c = a + b
-    assert a.grad_fn.seq < b.grad_fn.seq < c.grad_fn.seq
+    a = _logged("f1", log).apply(x)
+    b = _logged("f2", log).apply(a)
+    c = _logged("f3", log).apply(a, b)
+    c.backward()
+    assert log == ["f3", "f2", "f1"]
+    assert x.grad.item() == 2.0  # both paths, each exactly once
+
+
+class MinMaxPair(Function):
+    """Two differentiable outputs and one that is not."""
+
+    @staticmethod
+    def forward(ctx, x):
+        idx = np.argmax(x, keepdims=True).astype(np.float64)  # a float output, marked by hand
+        ctx.save_for_backward(x)
+        ctx.mark_non_differentiable(idx)
+        return np.asarray(x.min()), np.asarray(x.max()), idx
+
+    @staticmethod
+    def backward(ctx, g_lo, g_hi, g_idx):
+        assert g_idx is None
+        (x,) = ctx.saved_tensors
+        zero = x * 0.0
+        lo = (x == x.min()).double() if g_lo is not None else zero
+        hi = (x == x.max()).double() if g_hi is not None else zero
+        return lo * (0.0 if g_lo is None else g_lo) + hi * (0.0 if g_hi is None else g_hi)
+
+
+def test_a_function_with_several_outputs_has_one_node_and_a_gradient_per_output():
+    x = gradcnn.tensor([3.0, -1.0, 2.0], dtype=np.float64, requires_grad=True)
+    lo, hi, idx = MinMaxPair.apply(x)
+    assert lo.requires_grad and hi.requires_grad and not idx.requires_grad
+    assert lo.grad_fn is hi.grad_fn
+    (2.0 * lo + 10.0 * hi).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 2.0, 0.0])
+    x.grad = None
+    _, hi, _ = MinMaxPair.apply(x)
+    hi.backward()  # only output 1 receives a gradient: output 0's is None
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 0.0])
+
+
+def test_gradcnn_grad_reaches_an_input_through_a_second_output():
+    x = gradcnn.tensor([3.0, -1.0, 2.0], dtype=np.float64, requires_grad=True)
+    _, hi, _ = MinMaxPair.apply(x)
+    (g,) = gradcnn.grad(hi * 3.0, [x])
+    np.testing.assert_array_equal(g.numpy(), [3.0, 0.0, 0.0])
+    _, hi, _ = MinMaxPair.apply(x)
+    (g_hi,) = gradcnn.grad(hi * 3.0, [hi])  # a non-leaf that is output 1 of its node
+    assert g_hi.item() == 3.0
+
+
+def test_max_pool_indices_are_a_second_output_that_needs_no_grad():
+    x = gradcnn.randn(1, 1, 4, 4, dtype=np.float64, requires_grad=True)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    assert idx.dtype == np.int64 and not idx.requires_grad
+    y.sum().backward()
+    assert x.grad.sum().item() == 4.0
 
 
 class ExpSavesOutput(Function):

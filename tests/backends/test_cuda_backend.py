@@ -35,6 +35,8 @@ import gradcnn.ops.conv
 import gradcnn.ops.pool
 from gradcnn.backends import cpu as cpu_backend
 from gradcnn.backends import cuda as cuda_backend
+from gradcnn.backends.cuda import launch as cuda_launch
+from gradcnn.backends.cuda import pool as cuda_pool
 from gradcnn.testing import op_test
 from gradcnn.testing.strategies import conv_cases, pool_cases
 
@@ -165,14 +167,14 @@ def emulation(algorithm="auto"):
     """Route the conv and pool ops' kernels to the emulated CUDA backend, convolutions by
     ``algorithm``; fail if no kernel ran."""
     emu = _emu()
-    saved = gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of, emu.CONV_ALGORITHM
+    saved = gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of, emu.conv.CONV_ALGORITHM
     gradcnn.ops.conv.backend_of = gradcnn.ops.pool.backend_of = lambda x: emu
-    emu.CONV_ALGORITHM = algorithm
+    emu.conv.CONV_ALGORITHM = algorithm
     cuda_emulation.launches.clear()
     try:
         yield emu
     finally:
-        gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of, emu.CONV_ALGORITHM = saved
+        gradcnn.ops.conv.backend_of, gradcnn.ops.pool.backend_of, emu.conv.CONV_ALGORITHM = saved
     assert cuda_emulation.launches, "no emulated kernel ran"
 
 
@@ -264,11 +266,11 @@ def test_chunked_batches_match_one_chunk(monkeypatch):
     args = ((2, 1), ((1, 1), (2, 0)), (1, 2), 2)
     out_hw = ((9 + 2 - 3) // 2 + 1, (7 + 2 - 5) // 1 + 1)
     emu = _emu()
-    monkeypatch.setattr(emu, "CONV_ALGORITHM", "im2col")
+    monkeypatch.setattr(emu.conv, "CONV_ALGORITHM", "im2col")
     whole = [emu.conv2d_forward(x, w, None, *args, out_hw)]
     gy = rng.standard_normal((5, 6) + out_hw)
     whole += [emu.conv2d_backward_data(gy, w, *args, (9, 7)), emu.conv2d_backward_weight(x, gy, (3, 3), *args)]
-    monkeypatch.setattr(emu, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(emu.launch, "CHUNK_BYTES", 1)
     cuda_emulation.launches.clear()
     chunked = [emu.conv2d_forward(x, w, None, *args, out_hw), emu.conv2d_backward_data(gy, w, *args, (9, 7)),
                emu.conv2d_backward_weight(x, gy, (3, 3), *args)]
@@ -289,7 +291,7 @@ def test_64_bit_index_path_matches_the_cpu_backend(monkeypatch, algorithm):
     gy = rng.standard_normal((2, 6, 4, 7))
     args = ((2, 1), ((1, 1), (1, 1)), (1, 2), 2)  # out (8 + 2 - 3) // 2 + 1 = 4, 7 + 2 - 3 + 1 = 7
     emu = _emu()
-    monkeypatch.setattr(emu, "CONV_ALGORITHM", algorithm)
+    monkeypatch.setattr(emu.conv, "CONV_ALGORITHM", algorithm)
     got = [emu.conv2d_forward(x, w, None, *args, (4, 7)), emu.conv2d_backward_data(gy, w, *args, (8, 7)),
            emu.conv2d_backward_weight(x, gy, (3, 2), *args)]
     expected = [cpu_backend.conv2d_forward(x, w, None, *args, (4, 7)), cpu_backend.conv2d_backward_data(gy, w, *args, (8, 7)),
@@ -348,7 +350,7 @@ def test_cover_holds_every_window_containing_each_input():
         outs = int(rng.integers(1, 8))
         lo = np.sort(rng.integers(0, size, outs))
         hi = np.minimum(lo + rng.integers(0, 4, outs), size)
-        first, last = cuda_backend._cover(lo, hi, size)
+        first, last = cuda_pool._cover(lo, hi, size)
         for i in range(size):
             holding = [o for o in range(outs) if lo[o] <= i < hi[o]]
             assert all(first[i] <= o < last[i] for o in holding)
@@ -369,16 +371,16 @@ def test_launch_grid_and_argument_types(monkeypatch):
             calls.append(name)
             return Fn()
 
-    monkeypatch.setattr(cuda_backend, "_module", lambda cupy, name: Module())
+    monkeypatch.setattr(cuda_launch, "_module", lambda cupy, name: Module())
     monkeypatch.setitem(__import__("sys").modules, "cupy", object())
-    cuda_backend._launch("im2col", np.float64, 1000, 7, np.int32(3))
-    cuda_backend._launch("max_pool_fwd", np.float32, 10**12)
-    cuda_backend._launch("col2im", np.float32, 0)
+    cuda_launch._launch("im2col", np.float64, 1000, 7, np.int32(3))
+    cuda_launch._launch("max_pool_fwd", np.float32, 10**12)
+    cuda_launch._launch("col2im", np.float32, 0)
     assert calls[0] == "im2col_f64"
     grid, block, args = calls[1]
     assert grid == (4,) and block == (256,)
     assert [type(a) for a in args] == [np.int64, np.int64]
-    assert calls[2] == "max_pool_fwd_f32" and calls[3][0] == (cuda_backend.MAX_BLOCKS,)
+    assert calls[2] == "max_pool_fwd_f32" and calls[3][0] == (cuda_launch.MAX_BLOCKS,)
     assert len(calls) == 4  # an empty launch launches nothing
 
 
@@ -392,7 +394,7 @@ def test_results_do_not_depend_on_the_order_threads_run_in(monkeypatch, algorith
     gy = rng.standard_normal((2, 6, 4, 6))
     geo = ((2, 1), ((1, 1), (1, 0)), (1, 2), 2)  # out (7 + 2 - 3) // 2 + 1 = 4, (6 + 1 - 3) + 1 = 5
     emu = _emu()
-    monkeypatch.setattr(emu, "CONV_ALGORITHM", algorithm)
+    monkeypatch.setattr(emu.conv, "CONV_ALGORITHM", algorithm)
     # 3x3 windows, stride 2, padding 1: out (7 + 2 - 3) // 2 + 1 = 4 rows, (6 + 2 - 3) // 2 + 1 = 3 columns
     pool_dims = [gradcnn.ops.pool._max_dim(4, 7, 3, 2, 1, 1), gradcnn.ops.pool._max_dim(3, 6, 3, 2, 1, 1)]
     avg_dims = [gradcnn.ops.pool._avg_dim(4, 7, 3, 2, 1, True), gradcnn.ops.pool._avg_dim(3, 6, 3, 2, 1, True)]
@@ -422,7 +424,7 @@ def test_empty_batch_gives_empty_results_and_zero_weight_gradient(monkeypatch, a
     x = gradcnn.zeros(0, 2, 5, 5, dtype=gradcnn.float64, requires_grad=True)
     w = gradcnn.ones(3, 2, 3, 3, dtype=gradcnn.float64, requires_grad=True)
     emu = _emu()
-    monkeypatch.setattr(emu, "CONV_ALGORITHM", algorithm)
+    monkeypatch.setattr(emu.conv, "CONV_ALGORITHM", algorithm)
     saved = gradcnn.ops.conv.backend_of
     gradcnn.ops.conv.backend_of = lambda a: emu
     try:
@@ -452,7 +454,7 @@ def _conv_launches(emu, x_shape, w_shape, groups, stride=(1, 1)):
 
 def test_auto_runs_short_reductions_direct_and_long_ones_through_gemm():
     emu = _emu()
-    assert emu.CONV_ALGORITHM == "auto"
+    assert emu.conv.CONV_ALGORITHM == "auto"
     # Depthwise 3x3 on 8 channels: 9 terms per output, 9 per input element.
     assert _conv_launches(emu, (2, 8, 6, 6), (8, 1, 3, 3), 8) == (["conv_direct_fwd"], ["conv_direct_bwd_data"])
     # A first layer, 3 channels to 16, 5x5: 75 terms forward (GEMM); 16 * 25 = 400 backward (GEMM).
@@ -465,7 +467,7 @@ def test_auto_runs_short_reductions_direct_and_long_ones_through_gemm():
 
 def test_an_unknown_conv_algorithm_is_an_error(monkeypatch):
     emu = _emu()
-    monkeypatch.setattr(emu, "CONV_ALGORITHM", "winograd")
+    monkeypatch.setattr(emu.conv, "CONV_ALGORITHM", "winograd")
     with pytest.raises(ValueError, match="CONV_ALGORITHM is 'winograd'"):
         emu.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1, (2, 2))
 
@@ -502,11 +504,25 @@ def test_float32_average_pooling_sums_in_float64_as_on_the_cpu():
 
 
 def test_use_conv_algorithm_sets_and_restores_the_choice():
-    assert cuda_backend.CONV_ALGORITHM == "auto"
+    assert cuda_backend.conv.CONV_ALGORITHM == "auto"
     with cuda_backend.use_conv_algorithm("direct"):
+        assert cuda_backend.conv.CONV_ALGORITHM == "direct"
         assert cuda_backend.conv_algorithm(10**6) == "direct"
-    assert cuda_backend.CONV_ALGORITHM == "auto"
+    assert cuda_backend.conv.CONV_ALGORITHM == "auto"
     with pytest.raises(ValueError, match="CONV_ALGORITHM is 'winograd'"):
         with cuda_backend.use_conv_algorithm("winograd"):
             pass
-    assert cuda_backend.CONV_ALGORITHM == "auto"
+    assert cuda_backend.conv.CONV_ALGORITHM == "auto"
+
+
+def test_the_emulated_backend_leaves_the_real_one_alone(monkeypatch):
+    """Settings changed on the emulated copy do not reach the real backend, and its launches
+    stay the real launcher's."""
+    emu = _emu()
+    monkeypatch.setattr(emu.conv, "CONV_ALGORITHM", "direct")
+    monkeypatch.setattr(emu.launch, "CHUNK_BYTES", 1)
+    assert cuda_backend.conv.CONV_ALGORITHM == "auto" and cuda_launch.CHUNK_BYTES == 256 << 20
+    assert emu.conv_algorithm(10**6) == "direct" and cuda_backend.conv_algorithm(10**6) == "im2col"
+    assert emu.conv.launch is emu.launch and emu.pool.launch is emu.launch
+    assert emu.launch._launch is cuda_emulation.launch and cuda_launch._launch is not cuda_emulation.launch
+    assert set(vars(emu)) >= set(cuda_backend.__all__)

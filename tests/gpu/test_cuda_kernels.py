@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import gradcnn.ops.pool as pool_ops
 from gradcnn.backends import cpu as cpu_backend
 from gradcnn.backends import cuda as cuda_backend
+from gradcnn.backends.cuda import launch as cuda_launch
 
 pytestmark = pytest.mark.gpu
 
@@ -139,7 +140,7 @@ def test_large_batch_runs_in_several_chunks(monkeypatch):
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
     geo = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     expected = cpu_backend.conv2d_forward(x, w, None, *geo, (11, 10))
-    monkeypatch.setattr(cuda_backend, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(cuda_launch, "CHUNK_BYTES", 1)
     _close(cuda_backend.conv2d_forward(cp.asarray(x), cp.asarray(w), None, *geo, (11, 10)), expected, np.float32)
 
 
@@ -149,4 +150,4 @@ def test_warmup_builds_every_kernel_on_the_device():
     seconds = gradcnn.warmup(device="cuda")
     assert seconds >= 0
     dev = _cupy().cuda.Device().id
-    assert {(dev, name) for name in cuda_backend.SOURCES} <= set(cuda_backend._modules)
+    assert {(dev, name) for name in cuda_backend.SOURCES} <= set(cuda_launch._modules)

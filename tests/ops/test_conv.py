@@ -89,7 +89,7 @@ def test_warmup_compiles_kernels_and_reports_time():
         (lambda: F.conv2d(t((1, 3, 5, 5)), t((2, 2, 3, 3))), ShapeError, r"expects 2 channels per group .* 3 channels"),
         (lambda: F.conv2d(t((1, 4, 5, 5)), t((3, 2, 3, 3)), groups=2), ShapeError, r"out_channels \(3\) .* groups \(2\)"),
         (lambda: F.conv2d(t((1, 1, 7, 7)), t((1, 1, 5, 5)), dilation=2), ShapeError,
-         r"dilated kernel 9x9 \(kernel 5x5, dilation 2x2\) is larger than padded input 7x7"),
+         r"conv2d: kernel \(5x5, dilation 2x2 -> 9x9\) is larger than padded input \(7x7 = input 7x7 \+ padding 0x0\)"),
         (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), stride=0), ShapeError, r"stride must be positive, got \(0, 0\)"),
         (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), dilation=(1, -1)), ShapeError, "dilation must be positive"),
         (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3)), padding=-1), ShapeError, r"padding must be non-negative, got \(-1, -1\)"),
@@ -99,11 +99,16 @@ def test_warmup_compiles_kernels_and_reports_time():
         (lambda: F.conv2d(t((1, 1, 5, 5)), t((1, 1, 3, 3), np.float32)), DTypeError, "input is float64 but weight is float32"),
         (lambda: F.conv2d(t((1, 1, 5, 5)), t((2, 1, 3, 3)), t((3,))), ShapeError, r"bias has shape \(3,\), expected \(2,\)"),
         (lambda: F.conv2d(t((1, 1, 5, 5), np.int64), t((1, 1, 3, 3))), DTypeError, "input must be floating, got int64"),
-        (lambda: F.conv1d(t((1, 2, 4)), t((1, 2, 5))), ShapeError, r"larger than padded input 4 \(input 4\)"),
+        (lambda: F.conv1d(t((1, 2, 4)), t((1, 2, 5)), padding=(0,)), ShapeError,
+         r"kernel \(5, dilation 1 -> 5\) is larger than padded input \(4 = input 4 \+ padding 0\)"),
+        (lambda: F.conv2d(t((1, 1, 3, 3)), t((1, 1, 5, 5)), padding=(1, 0)), ShapeError,
+         r"padded input \(5x3 = input 3x3 \+ padding 2x0\)"),
         (lambda: F.conv_transpose2d(t((1, 2, 3, 3)), t((3, 1, 3, 3))), ShapeError, r"weight \(3, 1, 3, 3\) has 3 input channels"),
         (lambda: F.conv_transpose2d(t((1, 1, 3, 3)), t((1, 1, 3, 3)), stride=2, output_padding=2), ShapeError,
          r"output_padding \(2, 2\) must be smaller than stride \(2, 2\)"),
-        (lambda: F.conv_transpose2d(t((1, 1, 1, 1)), t((1, 1, 1, 1)), padding=1), ShapeError, "is not positive"),
+        (lambda: F.conv_transpose2d(t((1, 1, 1, 1)), t((1, 1, 1, 1)), padding=1), ShapeError,
+         r"output size -1x-1 is not positive: \(input 1 - 1\) \* stride 1 - 2 \* padding 1 \+ kernel 1 "
+         r"\(kernel 1, dilation 1\) \+ output_padding 0 = -1"),
         (lambda: F.conv_transpose1d(t((1, 1, 3)), t((1, 1, 3)), padding="same"), ShapeError, "string padding"),
     ],
 )
@@ -146,7 +151,7 @@ def _conv_all_grads(x, w, b, **kw):
 def test_batch_chunks_on_the_worker_pool_match_one_inline_chunk(monkeypatch, kw):
     # Big enough that the backend splits the batch into chunks for its worker threads; then the
     # same call forced inline must agree exactly with it and with the reference.
-    from gradcnn.backends import cpu
+    from gradcnn.backends.cpu import threads
 
     kw = dict(kw)
     k = kw.pop("kernel", 3)
@@ -154,10 +159,10 @@ def test_batch_chunks_on_the_worker_pool_match_one_inline_chunk(monkeypatch, kw)
     x = rng.standard_normal((9, 8, 11, 10))
     w = rng.standard_normal((12, 8 // kw.get("groups", 1), k, k))
     b = rng.standard_normal(12)
-    monkeypatch.setattr(cpu, "CHUNK_BYTES", 20_000)
-    monkeypatch.setattr(cpu, "INLINE_BYTES", 0)
+    monkeypatch.setattr(threads, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(threads, "INLINE_BYTES", 0)
     chunked = _conv_all_grads(x, w, b, **kw)
-    monkeypatch.setattr(cpu, "INLINE_BYTES", 1 << 40)
+    monkeypatch.setattr(threads, "INLINE_BYTES", 1 << 40)
     inline = _conv_all_grads(x, w, b, **kw)
     for a, c in zip(chunked, inline):
         np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import gradcnn
 import gradcnn.functional as F
-from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.errors import AutogradError, DTypeError, ShapeError
 from gradcnn.testing import arrays, floats, gradcheck, op_test
 from gradcnn.testing.strategies import array_shapes
 
@@ -98,10 +98,22 @@ def test_training_gradient_is_mask_over_keep_probability(x, p, seed):
     np.testing.assert_allclose(t.grad.data, upstream * keep / (1 - p), rtol=1e-12)
 
 
-def test_training_leaves_the_input_alone_even_with_inplace():
+def test_inplace_writes_the_result_into_the_input_as_pytorch_does():
     x = gradcnn.ones(100, dtype=np.float64)
-    F.dropout(x, 0.5, training=True, inplace=True)
-    np.testing.assert_array_equal(x.data, 1.0)
+    y = F.dropout(x, 0.5, training=True, inplace=True)
+    assert y is x
+    assert set(np.unique(x.numpy())) == {0.0, 2.0}
+    leaf = gradcnn.ones(4, requires_grad=True)
+    with pytest.raises(AutogradError, match="leaf tensor that requires grad"):
+        F.dropout(leaf, 0.5, inplace=True)
+
+
+def test_inplace_on_a_non_leaf_is_recorded():
+    x = gradcnn.ones(1000, dtype=np.float64, requires_grad=True)
+    h = x * 1.0
+    F.dropout(h, 0.25, inplace=True)
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), h.detach().numpy())  # the mask times 1 / (1 - p)
 
 
 @pytest.mark.parametrize("shape", [(), (10,)])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import gradcnn
 import gradcnn.ops as ops
-from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from gradcnn.testing import arrays, op_test
 from gradcnn.testing.strategies import array_shapes, mutually_broadcastable_shapes
 
@@ -131,3 +131,42 @@ BAD_CALLS = [
 def test_bad_inputs_raise_specific_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def _embedding_reference(indices, weight, padding_idx=None):
+    return weight[indices]  # the padding row is looked up like any other; it only gets no gradient
+
+
+@st.composite
+def _embedding_inputs(draw):
+    num = draw(st.integers(1, 5))
+    idx = draw(arrays(st.tuples(st.integers(0, 3), st.integers(1, 3)), dtype=np.int64, min_value=0, max_value=num - 1))
+    weight = draw(arrays((num, draw(st.integers(1, 3)))))
+    return idx, weight
+
+
+# padding_idx is tested below: its row deliberately gets no gradient, so finite differences (which
+# see the row's values in the output) disagree with it by design.
+test_embedding = op_test(ops.embedding, _embedding_reference, _embedding_inputs())
+
+
+def test_embedding_rejects_out_of_range_and_float_indices():
+    w = gradcnn.ones(4, 2)
+    with pytest.raises(IndexOutOfRangeError, match=r"index 4 is outside \[0, 4\)"):
+        ops.embedding(gradcnn.tensor([0, 4]), w)
+    with pytest.raises(DTypeError, match="integer indices, got float32"):
+        ops.embedding(gradcnn.tensor([0.0]), w)
+
+
+def test_embedding_padding_row_gets_no_gradient_but_keeps_its_values():
+    w = gradcnn.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    y = ops.embedding(gradcnn.tensor([0, 1, 0, 2]), w, padding_idx=-3)  # -3 is row 0
+    np.testing.assert_array_equal(y.detach().numpy(), [[1, 2], [3, 4], [1, 2], [5, 6]])
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[0, 0], [1, 1], [1, 1]])
+
+
+@pytest.mark.parametrize("padding_idx", [3, -4, 1.0, True])
+def test_embedding_rejects_padding_idx_outside_the_table(padding_idx):
+    with pytest.raises((IndexOutOfRangeError, DTypeError), match="padding_idx"):
+        ops.embedding(gradcnn.tensor([0]), gradcnn.ones(3, 2), padding_idx=padding_idx)

@@ -514,32 +514,3 @@ BAD_CALLS = [
 def test_bad_inputs_raise_specific_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
-
-
-def _embedding_reference(indices, weight, padding_idx=None):
-    out = weight[indices]
-    if padding_idx is not None:
-        out = np.where((indices == padding_idx)[..., None], 0.0, out)
-    return out
-
-
-@st.composite
-def _embedding_inputs(draw):
-    num = draw(st.integers(1, 5))
-    idx = draw(arrays(st.tuples(st.integers(0, 3), st.integers(1, 3)), dtype=np.int64, min_value=0, max_value=num - 1))
-    weight = draw(arrays((num, draw(st.integers(1, 3)))))
-    return idx, weight
-
-
-test_embedding = op_test(
-    ops.embedding, _embedding_reference, _embedding_inputs(),
-    kwargs=st.sampled_from([{}, {"padding_idx": 0}]),
-)
-
-
-def test_embedding_rejects_out_of_range_and_float_indices():
-    w = gradcnn.ones(4, 2)
-    with pytest.raises(IndexOutOfRangeError, match=r"index 4 is outside \[0, 4\)"):
-        ops.embedding(gradcnn.tensor([0, 4]), w)
-    with pytest.raises(DTypeError, match="integer indices, got float32"):
-        ops.embedding(gradcnn.tensor([0.0]), w)

@@ -94,9 +94,9 @@ def test_state_dict_round_trip(name, config):
 def test_scheduler_errors():
     with pytest.raises(DTypeError, match="expected an Optimizer"):
         StepLR(object(), step_size=1)
-    with pytest.raises(ShapeError, match="step_size=0"):
+    with pytest.raises(ShapeError, match="StepLR: step_size must be a positive int, got 0"):
         StepLR(_optimizer(), step_size=0)
-    with pytest.raises(ShapeError, match="T_max=-1"):
+    with pytest.raises(ShapeError, match="CosineAnnealingLR: T_max must be a positive int, got -1"):
         CosineAnnealingLR(_optimizer(), T_max=-1)
     with pytest.raises(ShapeError, match="total_steps, or epochs and steps_per_epoch"):
         OneCycleLR(_optimizer(), max_lr=1.0)

@@ -54,10 +54,11 @@ def dists(tmp_path, monkeypatch):
 
 
 def test_check_plugin_reports_each_object(dists):
-    from gradcnn.testing.layers import check_plugin
+    from gradcnn.plugins import plugin_objects
+    from gradcnn.testing.layers import check_objects
 
     lines = []
-    passed, failed, missing = check_plugin("scales", report=lines.append)
+    passed, failed, missing = check_objects(plugin_objects("scales"), report=lines.append)
     assert passed == ["Scale"] and failed == ["broken-scale"] and missing == ["Untested"]
     assert any("broken-scale: FAILED" in line for line in lines)
 

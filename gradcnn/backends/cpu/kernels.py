@@ -1,10 +1,11 @@
-"""Numba kernels for convolution and pooling. Private: call them through ``backends.cpu``, whose
-wrappers validate shapes, make arrays C-contiguous and allocate outputs first (Numba does not check
-bounds, so a kernel must never see unvalidated input).
+"""Numba kernels for convolution and pooling. Private: call them through the wrappers of
+``backends.cpu`` (:mod:`.conv`, :mod:`.pool`), which validate shapes, make arrays C-contiguous and
+allocate outputs first (Numba does not check bounds, so a kernel must never see unvalidated input).
 
 Every kernel is 2-D (NCHW); 1-D work arrives with H = 1. Kernels are serial and release the GIL
-(``nogil``): ``backends.cpu`` runs them on disjoint slices of the batch from its own thread pool, so no
-two threads ever write the same element and Numba never starts a thread pool of its own.
+(``nogil``): the wrappers run them on disjoint slices of the batch from gradcnn's own thread pool
+(:mod:`.threads`), so no two threads ever write the same element and Numba never starts a thread pool
+of its own.
 """
 
 import numpy as np

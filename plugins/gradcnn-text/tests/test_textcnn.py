@@ -1,5 +1,6 @@
 """TextCNN: the layer contract (``check_layer`` on token-id inputs) and its argument checks."""
 
+import gradcnn
 import numpy as np
 import pytest
 from gradcnn.errors import DTypeError, ShapeError
@@ -14,7 +15,8 @@ VOCAB = 7
 def token_ids(cfg):
     widest = max(cfg["kernel_sizes"])
     shape = st.tuples(st.integers(1, 2), st.integers(widest, widest + 3))
-    return arrays(shape, dtype=np.int64, min_value=0, max_value=VOCAB - 1)
+    # From 1: the <pad> row (0) gets no gradient by design, which finite differences cannot see.
+    return arrays(shape, dtype=np.int64, min_value=1, max_value=VOCAB - 1)
 
 
 def test_textcnn_is_a_layer():
@@ -26,6 +28,14 @@ def test_textcnn_is_a_layer():
                                               "dropout": st.sampled_from([0.0, 0.5]),
                                               "padding_idx": st.sampled_from([0, None])}),
                 output_shape=lambda shape, cfg: (shape[0], cfg["num_classes"]))
+
+
+def test_the_pad_row_embeds_as_zeros_and_is_never_trained():
+    model = TextCNN(vocab_size=VOCAB, num_classes=2, embed_dim=3, kernel_sizes=(2,), num_filters=2, dropout=0.0)
+    model(gradcnn.tensor([[0, 1, 0, 2]])).sum().backward()
+    np.testing.assert_array_equal(model.embedding.weight.detach().numpy()[0], 0.0)
+    np.testing.assert_array_equal(model.embedding.weight.grad.numpy()[0], 0.0)
+    assert np.abs(model.embedding.weight.grad.numpy()[1:3]).sum() > 0
 
 
 def test_defaults_follow_kim_2014():

@@ -49,11 +49,10 @@ without the batch dim).
 
 import dataclasses
 import math
-import sys
-import types
 
 import numpy as np
 
+from . import geometry
 from .autograd import enable_grad
 from .creation import zeros
 from .errors import ShapeError
@@ -259,40 +258,25 @@ def _root(rank):
     return (1,) * rank, (1,) * rank, (0,) * rank
 
 
-def _ints(value, nd, default):
-    value = default if value is None else value
-    if isinstance(value, (tuple, list)):
-        return tuple(int(v) for v in value)
-    return (int(value),) * nd
-
-
 def _geometry(module, in_sizes, out_sizes):
-    """``(k, s, p, d, transposed)`` per axis for a layer that slides a window, else None."""
+    """``(k, s, p, d, transposed)`` per axis for a layer that slides a window, else None. ``p`` is
+    the padding before the input (``"same"`` puts its odd zero after)."""
     nd = len(in_sizes)
     if hasattr(module, "kernel_size"):
-        k = _ints(module.kernel_size, nd, 1)
-        s = _ints(getattr(module, "stride", None), nd, k)
-        d = _ints(getattr(module, "dilation", 1), nd, 1)
-        padding = getattr(module, "padding", 0)
-        if isinstance(padding, str):  # as gradcnn.functional resolves it: "same" puts the odd pixel after
-            k_eff = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
-            if padding == "valid":
-                p = (0,) * nd
-            elif padding == "full":
-                p = tuple(ke - 1 for ke in k_eff)
-            else:
-                p = tuple(max((-(-n // si) - 1) * si + ke - n, 0) // 2 for n, si, ke in zip(in_sizes, s, k_eff))
-        else:
-            p = _ints(padding, nd, 0)
+        stride = getattr(module, "stride", None)
+        if stride in (None, (), []):  # a pool's default
+            stride = module.kernel_size
+        k, s, padding, d, _ = geometry.conv_args(type(module).__name__, nd, module.kernel_size, stride,
+                                                 getattr(module, "padding", 0), getattr(module, "dilation", 1))
+        p = tuple(before for before, _ in geometry.resolve_padding(padding, in_sizes, k, s, d))
         return k, s, p, d, bool(getattr(module, "transposed", False))
-    if hasattr(module, "output_size"):  # adaptive pooling: PyTorch's windows [floor(i n / o), ceil((i + 1) n / o))
+    if hasattr(module, "output_size"):  # adaptive pooling: PyTorch's windows
         k, s, first = [], [], []
         for n, o in zip(in_sizes, out_sizes):
-            starts = [i * n // o for i in range(o)]
-            ends = [-(-(i + 1) * n // o) for i in range(o)]
-            k.append(max(e - b for b, e in zip(starts, ends)))
+            starts, ends = geometry.adaptive_windows(n, o)
+            k.append(int((ends - starts).max()))
             s.append(n // o if n % o == 0 else n / o)
-            first.append(ends[0])
+            first.append(int(ends[0]))
         # the first window, not the widest, fixes where the first unit is centred
         return tuple(k), tuple(s), tuple((ki - f) / 2 for f, ki in zip(first, k)), (1,) * nd, False
     return None
@@ -301,7 +285,7 @@ def _geometry(module, in_sizes, out_sizes):
 def _step(field, k, s, p, d, transposed):
     rs, js, starts = [], [], []
     for r, j, start, ki, si, pi, di in zip(*field, k, s, p, d):
-        k_eff = di * (ki - 1) + 1
+        k_eff = geometry.effective_kernel_size(ki, di)
         if transposed:
             rs.append(r + (math.ceil(k_eff / si) - 1) * j)
             js.append(_num(j / si))
@@ -335,15 +319,3 @@ def _axes(values):
         return "-"
     values = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
     return values[0] if len(set(values)) == 1 else "x".join(values)
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``gradcnn.summary`` makes the package attribute ``gradcnn.summary`` this module
-    (Python sets it after any submodule import), so the module calls :func:`summary` when called:
-    ``gradcnn.summary(model, shape)`` works whichever of the two the name holds."""
-
-    def __call__(self, model, input_shape):
-        return summary(model, input_shape)
-
-
-sys.modules[__name__].__class__ = _CallableModule

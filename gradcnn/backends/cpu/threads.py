@@ -1,0 +1,137 @@
+"""How the CPU kernels run: gradcnn's worker pool, the BLAS thread guard, per-thread workspaces,
+and the kernels module, imported (and Numba with it) on first use.
+
+**One owner of the threads.** Convolution is im2col + GEMM, done chunk by chunk over the batch: a
+worker turns a few samples into a column matrix small enough to stay in cache, multiplies it with
+single-threaded BLAS, and writes its slice of the output. gradcnn's own thread pool runs the chunks;
+BLAS is held to one thread meanwhile (through threadpoolctl) and the Numba kernels are serial, so no
+two thread pools ever compete for the cores. Two costs measured on 2-core machines disappear with it:
+a Numba parallel kernel started right after a multi-threaded GEMM paid a flat ~8 ms while OpenBLAS's
+threads spun, and a whole-batch column matrix (231 MB for a VGG layer) cost more to page-fault than to
+fill. Column matrices live in per-thread workspaces that are reused from call to call.
+
+``GRADCNN_NUM_THREADS`` sets the pool size (default: the number of CPUs).
+"""
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["num_threads", "workspace", "release_workspace", "warmup"]
+
+#: Bytes of column matrix per chunk: big enough for an efficient GEMM, small enough for the cache.
+CHUNK_BYTES = 4 << 20
+#: Below this many bytes of work a call runs inline: dispatching to the pool would cost more.
+INLINE_BYTES = 8 << 20
+
+_kernels = None
+_pool = None
+_pool_lock = threading.Lock()
+_blas = None
+
+
+def _k():
+    """The Numba kernels (:mod:`.kernels`), imported on first use."""
+    global _kernels
+    if _kernels is None:
+        from . import kernels
+
+        _kernels = kernels
+    return _kernels
+
+
+def num_threads():
+    """Worker threads used for kernels (``GRADCNN_NUM_THREADS``, else the CPU count)."""
+    env = os.environ.get("GRADCNN_NUM_THREADS")
+    return max(1, int(env)) if env else max(1, os.cpu_count() or 1)
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(num_threads(), thread_name_prefix="gradcnn")
+    return _pool
+
+
+def _blas_libraries():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # no threadpoolctl, or a BLAS it cannot drive: leave BLAS alone
+            _blas = []
+    return _blas
+
+
+class _SingleThreadedBlas:
+    """Hold every BLAS library to one thread inside the block, then restore what it was."""
+
+    def __enter__(self):
+        self.saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
+        for lib, n in self.saved:
+            if n != 1:
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for lib, n in self.saved:
+            if n != 1:
+                lib.set_num_threads(n)
+        return False
+
+
+_chunk_lock = threading.Lock()
+
+
+def _over_batch(work, n, bytes_per_sample):
+    """Run ``work(a, b)`` over chunks ``[a, b)`` of ``range(n)``, on the pool when it pays."""
+    if n == 0:
+        return
+    threads = num_threads()
+    per = max(1, min(CHUNK_BYTES // max(bytes_per_sample, 1), -(-n // threads)))
+    chunks = [(a, min(n, a + per)) for a in range(0, n, per)]
+    if threads == 1 or len(chunks) == 1 or n * bytes_per_sample <= INLINE_BYTES:
+        work(0, n)  # one chunk: BLAS keeps its own threads for the one GEMM
+        return
+    # One batch at a time owns the pool and the BLAS thread setting.
+    with _chunk_lock, _SingleThreadedBlas():
+        for future in [_executor().submit(work, a, b) for a, b in chunks]:
+            future.result()
+
+
+_workspaces = {}  # thread id -> {(dtype, slot): buffer}; each thread touches only its own entry
+
+
+def workspace(shape, dtype, slot=0):
+    """A C-contiguous scratch array of ``shape``, reused across calls on this thread (``slot``
+    tells apart scratch arrays needed at the same time). Valid until the next call with the same
+    slot; never hand it to a caller."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    bufs = _workspaces.get(threading.get_ident())
+    if bufs is None:
+        bufs = _workspaces[threading.get_ident()] = {}
+    buf = bufs.get((dtype, slot))
+    if buf is None or buf.size < size:
+        buf = bufs[(dtype, slot)] = np.empty(max(size, 1), dtype=dtype)
+    return buf[:size].reshape(shape)
+
+
+def release_workspace():
+    """Free every thread's scratch buffers (they are re-created on demand). Not to be called
+    while a kernel runs."""
+    _workspaces.clear()
+
+
+def warmup():
+    """Compile (or load from the cache) every kernel for float32 and float64; seconds taken."""
+    start = time.perf_counter()
+    for dtype in (np.float32, np.float64):
+        _k().warmup_calls(dtype)
+    return time.perf_counter() - start
