@@ -482,7 +482,7 @@ def evaluate(model, dataset, device):
             x, y = x.to(device), y.to(device)
             out = model(x)
             total += float(gF.cross_entropy(out, y).item()) * len(y)
-            correct += int((out.data.argmax(1) == y.data).sum())
+            correct += int((out.argmax(1) == y).sum())
     model.train()
     return total / len(dataset), correct / len(dataset)
 

@@ -48,7 +48,7 @@ def run_gradcnn(x, y, xt, yt, args):
         times.append(time.perf_counter() - start)
         model.eval()
         with gradcnn.no_grad():
-            pred = np.concatenate([model(gradcnn.from_numpy(xt[i:i + 1000])).data.argmax(1)
+            pred = np.concatenate([model(gradcnn.from_numpy(xt[i:i + 1000])).argmax(1).numpy()
                                    for i in range(0, len(xt), 1000)])
         acc = float((pred == yt).mean())
         print(f"gradcnn epoch {epoch + 1}: {times[-1]:.1f} s, test accuracy {acc:.2%}", flush=True)

@@ -51,7 +51,7 @@ def main(argv=None):
         "fc.weight": kaiming(10, 32 * 2 * 2),
         "fc.bias": gradcnn.zeros(10, requires_grad=True),
     }
-    velocity = {name: np.zeros_like(p.data) for name, p in params.items()}
+    velocity = {name: np.zeros_like(p.detach().numpy()) for name, p in params.items()}
 
     def model(x):
         h = F.max_pool2d(F.relu(F.conv2d(x, params["conv1.weight"], params["conv1.bias"], padding=1)), 2)

@@ -6,12 +6,18 @@ first use; :mod:`gradcnn.cuda` imports CuPy only when one of its functions is ca
 
 import numpy as _np
 
-from . import cuda, data, functional, nn, ops, optim, random, testing  # noqa: F401  (ops attaches Tensor methods)
-from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import accelerator, cuda, data, functional, nn, onnx, ops, optim, random, testing, utils  # noqa: F401  (ops attaches Tensor methods)
+from .dlpack import from_dlpack  # also attaches Tensor.__dlpack__ and __dlpack_device__
+from .backends import device
+from .autograd import (
+    Function, enable_grad, grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
 from .creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
     ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
+from .absent import missing
 from .errors import GradcnnError
 from .hookspecs import hookimpl
 from .introspect import receptive_field, summary
@@ -20,9 +26,27 @@ from .ops import (
     matmul, max, maximum, mean, min, minimum, permute, reshape, sigmoid, split, sqrt, squeeze,
     stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
-from .random import get_rng_state, manual_seed, seed, set_rng_state
+from .ops import (
+    acos, asin, atan, bmm, ceil, cos, cosh, cumsum, dot, flip, floor, gather, isfinite, isinf, isnan,
+    logical_not, masked_fill, meshgrid, mm, norm, outer, reciprocal, round, rsqrt, scatter, scatter_add, sin,
+    sinh, sort, t, tan, topk, trunc, unflatten,
+)
+from .creation import normal, randperm
+from .backends.cpu import num_threads as get_num_threads
+from .backends.cpu import set_num_threads
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Tensor
 from .version import __version__
+
+
+def is_tensor(obj):
+    """Whether ``obj`` is a gradcnn Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    """The number of elements of ``input``."""
+    return input.numel()
 
 
 def warmup(verbose=False, device="cpu"):
@@ -56,11 +80,15 @@ def __getattr__(name):
         from . import plugins
 
         return getattr(plugins, name)
+    if name == "visualize":  # matplotlib loads only when pictures are asked for
+        import importlib
+
+        return importlib.import_module(".visualize", __name__)
     if name in ("save", "load"):
         from . import io
 
         return getattr(io, name)
-    raise AttributeError(f"module 'gradcnn' has no attribute {name!r}")
+    raise missing("gradcnn", name)
 
 
 float16 = _np.dtype(_np.float16)
@@ -77,7 +105,12 @@ double = float64
 long = int64
 
 __all__ = [
-    "Function", "GradcnnError", "Tensor", "abs", "amax", "amin", "arange", "argmax", "argmin",
+    "Function", "GradcnnError", "Tensor", "abs", "accelerator", "device",
+    "Generator", "from_dlpack", "onnx", "inference_mode", "is_inference_mode_enabled", "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor",
+    "gather", "get_num_threads", "initial_seed", "is_tensor", "isfinite", "isinf", "isnan", "logical_not",
+    "masked_fill", "meshgrid", "mm", "normal", "norm", "numel", "outer", "randperm", "reciprocal", "round",
+    "rsqrt", "scatter", "scatter_add", "set_num_threads", "sin", "sinh", "sort", "t", "tan", "topk",
+    "trunc", "unflatten", "amax", "amin", "arange", "argmax", "argmin",
     "as_tensor", "bool_", "cat", "chunk", "clamp", "create_dataset", "cuda", "create_layer",
     "create_model", "data", "double", "empty", "empty_like", "enable_grad", "exp", "eye", "flatten",
     "float", "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional",
@@ -87,5 +120,5 @@ __all__ = [
     "ones_like", "optim", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
     "random", "receptive_field", "reshape", "save", "seed", "set_grad_enabled", "set_rng_state", "sigmoid",
     "split", "sqrt", "squeeze", "stack", "std", "sum", "summary", "tanh", "tensor", "testing",
-    "transpose", "uint8", "unsqueeze", "var", "warmup", "where", "zeros", "zeros_like",
+    "transpose", "uint8", "unsqueeze", "utils", "var", "warmup", "where", "zeros", "zeros_like",
 ]

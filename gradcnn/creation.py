@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from . import geometry
 from . import random as _random
 from .backends import parse_device, to_device
 from .errors import DTypeError, ShapeError
@@ -29,6 +30,8 @@ __all__ = [
     "rand",
     "randn",
     "randint",
+    "normal",
+    "randperm",
     "zeros_like",
     "ones_like",
     "full_like",
@@ -58,8 +61,18 @@ def from_numpy(array):
     return Tensor._make(array)
 
 
-def _shape(size, op):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _checked_shape(size, op, keyword, dtype):
+    shape = _shape(size, op, keyword)
+    geometry.check_fits(op, "the tensor", shape, dtype.itemsize)
+    return shape
+
+
+def _shape(size, op, keyword=None):
+    if keyword is not None:
+        if size:
+            raise DTypeError(f"{op}: give the size either positionally or as size=, not both")
+        size = (keyword,) if isinstance(keyword, (tuple, list)) else (keyword,)
+    if len(size) == 1 and isinstance(size[0], (tuple, list)) or (len(size) == 1 and type(size[0]).__name__ == "Size"):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, numbers.Integral) or isinstance(s, bool):
@@ -82,16 +95,19 @@ def _dt(dtype, op, default=DEFAULT_DTYPE):
     return default if dtype is None else resolve_dtype(dtype, op)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.zeros(_shape(size, "zeros"), _dt(dtype, "zeros")), device, requires_grad)
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    dt = _dt(dtype, "zeros")
+    return _finish(np.zeros(_checked_shape(shape, "zeros", size, dt), dt), device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_shape(size, "ones"), _dt(dtype, "ones")), device, requires_grad)
+def ones(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    dt = _dt(dtype, "ones")
+    return _finish(np.ones(_checked_shape(shape, "ones", size, dt), dt), device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.empty(_shape(size, "empty"), _dt(dtype, "empty")), device, requires_grad)
+def empty(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    dt = _dt(dtype, "empty")
+    return _finish(np.empty(_checked_shape(shape, "empty", size, dt), dt), device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
@@ -128,20 +144,55 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=_dt(dtype, "eye")), device, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
-    """Uniform samples in [0, 1) from the seeded generator."""
+def rand(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1) from the seeded generator (or ``generator``)."""
     dt = _dt(dtype, "rand")
     _require_float(dt, "rand")
-    arr = _random.generator().random(_shape(size, "rand"), dtype=np.float64).astype(dt)
+    arr = _rng(generator).random(_checked_shape(shape, "rand", size, np.dtype(np.float64)), dtype=np.float64).astype(dt)
     return _finish(arr, device, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples from the seeded generator."""
+def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples from the seeded generator (or ``generator``)."""
     dt = _dt(dtype, "randn")
     _require_float(dt, "randn")
-    arr = _random.generator().standard_normal(_shape(size, "randn")).astype(dt)
+    arr = _rng(generator).standard_normal(_checked_shape(shape, "randn", size, np.dtype(np.float64))).astype(dt)
     return _finish(arr, device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Normal samples: ``mean`` and ``std`` numbers with ``size``, or tensors (broadcast) giving one
+    sample per element, as ``torch.normal``."""
+    mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not (mean_t or std_t):
+        if size is None:
+            raise ShapeError("normal: with a number mean and std, give size=")
+        shape = _shape((), "normal", size)
+        mean_a, std_a = float(mean), float(std)
+    else:
+        mean_a = mean._data if mean_t else float(mean)
+        std_a = std._data if std_t else float(std)
+        shape = np.broadcast_shapes(np.shape(mean_a), np.shape(std_a))
+    if np.any(np.asarray(std_a) < 0):
+        raise ShapeError(f"normal: std must be non-negative, got {std!r:.60}")
+    dt = _dt(dtype, "normal", mean.dtype if mean_t else std.dtype if std_t else DEFAULT_DTYPE)
+    _require_float(dt, "normal")
+    arr = (_rng(generator).standard_normal(shape) * std_a + mean_a).astype(dt)
+    return _finish(arr, device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of ``0 .. n-1`` (int64 by default)."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ShapeError(f"randperm: n must be a non-negative int, got {n!r}")
+    arr = _rng(generator).permutation(int(n)).astype(_dt(dtype, "randperm", np.dtype(np.int64)))
+    return _finish(arr, device, requires_grad)
+
+
+def _rng(generator):
+    """The NumPy generator to draw from: ``generator``'s (a :class:`gradcnn.random.Generator`) or
+    the global one."""
+    return _random.generator() if generator is None else _random.numpy_generator_of(generator)
 
 
 def randint(low, high=None, size=(), *, dtype=None, device=None):

@@ -20,6 +20,12 @@ __all__ = [
     "CheckpointError",
     "DatasetError",
     "GradcheckError",
+    "ExportError",
+    "DLPackError",
+    "OutOfMemoryError",
+    "LossValueError",
+    "LossDTypeError",
+    "SchedulerResumeError",
 ]
 
 
@@ -79,3 +85,33 @@ class DatasetError(GradcnnError, OSError):
 
 class GradcheckError(GradcnnError, AssertionError):
     """Analytical gradients disagree with finite differences."""
+
+
+class ExportError(GradcnnError, RuntimeError):
+    """A model cannot be written in an exchange format (ONNX): an operation without a mapping, or
+    a forward pass whose shapes or constants cannot follow a dynamic batch size."""
+
+
+class DLPackError(GradcnnError, BufferError):
+    """A tensor cannot be shared through DLPack: it requires grad, or the other side cannot take it."""
+
+
+class OutOfMemoryError(GradcnnError, RuntimeError):
+    """A result would need more memory than the machine has; raised before anything is allocated
+    (PyTorch's ``torch.OutOfMemoryError`` is a RuntimeError too)."""
+
+
+class LossValueError(ShapeError, RuntimeError):
+    """A loss argument with a wrong value or shape that PyTorch reports as a RuntimeError."""
+
+
+class LossDTypeError(DTypeError, RuntimeError):
+    """A loss argument with a wrong dtype that PyTorch reports as a RuntimeError."""
+
+
+class SchedulerResumeError(GradcnnError, KeyError):
+    """A scheduler resumed with ``last_epoch >= 0`` finds no ``initial_lr`` in a param group
+    (PyTorch raises a KeyError there)."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -31,10 +31,11 @@ The rules, PyTorch's wherever PyTorch has one:
 """
 
 import numbers
+import os
 
 import numpy as np
 
-from .errors import DTypeError, ShapeError
+from .errors import DTypeError, OutOfMemoryError, ShapeError
 
 __all__ = [
     "PADDING_MODES",
@@ -272,3 +273,34 @@ def pool_output_sizes(op, in_sizes, kernel, stride, padding, dilation, ceil_mode
     if any(o < 1 for o in out):
         raise _too_large(op, in_sizes, kernel, dilation, [(p, p) for p in padding])
     return out
+
+
+def _memory_bytes():
+    """Physical memory of this machine, or ``None`` where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return f"{n:.1f} PiB"
+
+
+def check_fits(op, what, shape, itemsize):
+    """Raise OutOfMemoryError, before anything is allocated, when an array of ``shape`` would need
+    more memory than the machine has (or more elements than an index can address)."""
+    count = 1
+    for s in shape:
+        count *= int(s)
+    need = count * int(itemsize)
+    limit = _memory_bytes()
+    if count >= 2**62 or (limit is not None and need > limit):
+        have = "" if limit is None else f", more than this machine's {_bytes(limit)} of memory"
+        raise OutOfMemoryError(
+            f"{op}: {what} of shape {tuple(int(s) for s in shape)} would need {_bytes(need)}{have}"
+        )

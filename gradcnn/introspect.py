@@ -54,6 +54,7 @@ import numpy as np
 
 from . import geometry
 from .autograd import enable_grad
+from .autograd.tape import node_of
 from .creation import zeros
 from .errors import ShapeError
 from .nn import Conv1d, Conv2d, ConvTranspose1d, Linear, Module, Sequential
@@ -136,6 +137,14 @@ def receptive_field(model_or_layers, input_shape):
     return records, _largest(records)
 
 
+def _widest(fields):
+    """Where branches merge: per axis, the field of the branch that sees the most along it (the
+    largest size, then the largest jump), so an asymmetric branch does not skew the other axis."""
+    axes = len(fields[0][0])
+    best = [max(fields, key=lambda f, a=a: (f[0][a], f[1][a])) for a in range(axes)]
+    return tuple(tuple(best[a][k][a] for a in range(axes)) for k in range(len(fields[0])))
+
+
 def _largest(records):
     """The network's receptive field: the largest of its layers' (fields only grow along a path,
     so this is the field of the deepest spatial layer, whatever order branches were called in)."""
@@ -185,7 +194,7 @@ def _trace(model, input_shape):
             return root
         found, stack, seen = [], [t._node], set()
         while stack:
-            node = stack.pop()
+            node = node_of(stack.pop())
             if id(node) in seen:
                 continue
             seen.add(id(node))
@@ -198,8 +207,9 @@ def _trace(model, input_shape):
                 elif edge is not None and not isinstance(edge, Tensor):
                     stack.append(edge)
         spatial = [f for f in found if f is not None]
+        spatial = [f for f in spatial if len(f[0]) == len(spatial[0][0])] if spatial else []
         if spatial:
-            return max(spatial, key=lambda f: (sum(f[0]), sum(f[1])))
+            return _widest(spatial)
         return None if found else root
 
     def record(module, inp, out):

@@ -50,9 +50,13 @@ DEFAULT_PLUGINS = (
     "gradcnn.default_plugins.commands",
     "gradcnn.default_plugins.architectures",
     "gradcnn.default_plugins.summary_command",
+    "gradcnn.default_plugins.export_command",
     "gradcnn.default_plugins.architectures_cnn",
+    "gradcnn.default_plugins.architectures_inception",
     "gradcnn.default_plugins.datasets",
     "gradcnn.default_plugins.train_command",
+    "gradcnn.default_plugins.run_command",
+    "gradcnn.default_plugins.visualize_command",
 )
 ENTRY_POINT_GROUP = "gradcnn"
 KINDS = ("layers", "architectures", "datasets", "commands")

@@ -6,9 +6,11 @@ and restore it as plain JSON-able data, so checkpoints can hold it without pickl
 
 import numpy as np
 
-__all__ = ["manual_seed", "seed", "generator", "get_rng_state", "set_rng_state"]
+__all__ = ["manual_seed", "seed", "generator", "get_rng_state", "set_rng_state", "Generator",
+           "numpy_generator_of", "initial_seed"]
 
 _generator = np.random.default_rng()
+_initial_seed = None
 
 
 def manual_seed(seed):
@@ -18,8 +20,15 @@ def manual_seed(seed):
         from .errors import DTypeError
 
         raise DTypeError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+    global _initial_seed
     _generator = np.random.default_rng(int(seed))
+    _initial_seed = int(seed)
     return _generator
+
+
+def initial_seed():
+    """The seed last given to :func:`manual_seed` (or drawn by :func:`seed`)."""
+    return _initial_seed
 
 
 def seed():
@@ -42,3 +51,56 @@ def get_rng_state():
 def set_rng_state(state):
     """Restore a state returned by :func:`get_rng_state`."""
     _generator.bit_generator.state = state
+
+
+class Generator:
+    """A generator of its own, as ``torch.Generator``: pass it as ``generator=`` to random
+    functions, samplers, ``random_split`` and ``DataLoader``. ``manual_seed`` returns it, so
+    ``gradcnn.Generator().manual_seed(42)`` reads as in PyTorch. Its state is plain data."""
+
+    def __init__(self, device="cpu"):
+        if str(device) != "cpu":
+            from .errors import DeviceError
+
+            raise DeviceError(f"Generator: only 'cpu' generators exist (random numbers are drawn on the "
+                              f"CPU for every device), got device={device!r}")
+        self.device = device
+        self._rng = np.random.default_rng()
+        self._seed = None
+
+    def manual_seed(self, seed):
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            from .errors import DTypeError
+
+            raise DTypeError(f"Generator.manual_seed: seed must be an int, got {seed!r}")
+        self._seed = int(seed) % (2**64)
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self):
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        return self._rng.bit_generator.state
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state
+        return self
+
+
+def numpy_generator_of(gen):
+    """The ``numpy.random.Generator`` behind ``gen`` (a :class:`Generator`, a NumPy generator, or
+    ``None`` for the global one)."""
+    if gen is None:
+        return _generator
+    if isinstance(gen, Generator):
+        return gen._rng
+    if isinstance(gen, np.random.Generator):
+        return gen
+    from .errors import DTypeError
+
+    raise DTypeError(f"generator must be a gradcnn.Generator, got {type(gen).__name__}")

@@ -15,8 +15,8 @@ bump; a backward that needs a saved tensor checks its version first.
 import numpy as np
 
 from .autograd import tape
-from .autograd.function import register_tensor_class
-from .backends import device_of, get_array_module, is_array, is_cuda_array, parse_device, to_device
+from .autograd.function import Function, register_tensor_class
+from .backends import device, device_of, get_array_module, is_array, is_cuda_array, parse_device, to_device
 from .errors import AutogradError, DeviceError, DTypeError, IndexOutOfRangeError, ShapeError
 
 __all__ = ["Tensor", "resolve_dtype", "check_devices", "DEFAULT_DTYPE"]
@@ -126,11 +126,20 @@ class Tensor:
 
     @property
     def data(self):
-        return self._data
+        """This tensor's values as a tensor that shares its memory, is cut from the graph and does
+        not require grad, as in PyTorch: ``w.data.sub_(lr * w.grad)`` updates ``w`` unrecorded.
+        Unlike :meth:`detach`, changes made through it are not seen by autograd's version checks.
+        Assigning a Tensor to ``data`` replaces the values (shape and dtype may change)."""
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value):
-        self._data = value
+        if not isinstance(value, Tensor):
+            raise DTypeError(
+                f"data: assign a Tensor (shape {self.shape}), not {type(value).__name__}; "
+                "use gradcnn.as_tensor(array) for an array"
+            )
+        self._data = value._data
 
     # -- autograd ---------------------------------------------------------------------------
 
@@ -206,7 +215,9 @@ class Tensor:
 
     @property
     def device(self):
-        return device_of(self._data)
+        """Where the data lives: a :class:`gradcnn.device`, which is also the string ``"cpu"`` or
+        ``"cuda:N"``."""
+        return device(device_of(self._data))
 
     def size(self, dim=None):
         if dim is None:
@@ -273,11 +284,17 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec):
+        """A one-element tensor formats as its number (``f"{loss:.3f}"``), as in PyTorch."""
+        if self._data.ndim == 0 or (spec and self._data.size == 1):
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     # -- in place ---------------------------------------------------------------------------
 
     def _check_inplace(self, op, result_requires_grad=False):
         """Whether an in-place op must be recorded; refuses the cases autograd cannot follow."""
-        if not (tape._grad_enabled and (self._requires_grad or result_requires_grad)):
+        if not (tape._state.grad_enabled and (self._requires_grad or result_requires_grad)):
             return False
         if self._node is None and self._requires_grad:
             raise AutogradError(
@@ -301,7 +318,12 @@ class Tensor:
             )
         get_array_module(self._data).copyto(self._data, result._data, casting="same_kind")
         self._version.value += 1
-        if recording and result._node is not None:
+        if recording:
+            if result._node is None:
+                # Overwritten by a constant (fill_, zero_, copy_ of a constant): the values no
+                # longer depend on the graph, which must still see that (its gradient is zero).
+                previous = Tensor._make(self._data, self._node, self._version)
+                result = _Overwritten.apply(previous)
             self._node = result._node
             self._requires_grad = True
         return self
@@ -322,10 +344,15 @@ class Tensor:
         return self._assign(self.clamp(min, max), "clamp_")
 
     def fill_(self, value):
-        self._check_inplace("fill_")
-        self._data.fill(value)
-        self._version.value += 1
-        return self
+        """Set every element to ``value`` in place; on a tensor in the graph the gradient that
+        reaches its earlier values is zero, as in PyTorch."""
+        if not tape._state.grad_enabled or not self._requires_grad:
+            self._check_inplace("fill_")
+            self._data.fill(value)
+            self._version.value += 1
+            return self
+        filled = get_array_module(self._data).full_like(self._data, value)
+        return self._assign(Tensor._make(filled), "fill_")
 
     def zero_(self):
         return self.fill_(0)
@@ -333,12 +360,9 @@ class Tensor:
     # -- display ----------------------------------------------------------------------------
 
     def __repr__(self):
-        body = np.array2string(
-            np.asarray(self._data if device_of(self._data) == "cpu" else self._data.get()),
-            separator=", ",
-            prefix="tensor(",
-            threshold=200,
-        )
+        arr = np.asarray(self._data if device_of(self._data) == "cpu" else self._data.get())
+        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
+                               formatter=_float_formatter(arr))
         extras = []
         if self._data.dtype != DEFAULT_DTYPE and not (
             self._data.dtype == np.int64 or self._data.dtype == np.bool_
@@ -351,6 +375,41 @@ class Tensor:
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+def _float_formatter(arr):
+    """PyTorch's way of printing floats: integral values as ``2.``, others with 4 decimals, and
+    scientific notation when the magnitudes span too much; one width for all."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return None
+    finite = np.abs(arr[np.isfinite(arr)].astype(np.float64))
+    nonzero = finite[finite != 0]
+    if finite.size and np.all(finite == np.ceil(finite)):
+        sci = nonzero.size and nonzero.max() > 1e8
+        fmt = "{:.4e}" if sci else "{:.0f}."
+    else:
+        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8
+                                or nonzero.min() < 1e-4)
+        fmt = "{:.4e}" if sci else "{:.4f}"
+
+    def one(v):
+        return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf") if np.isinf(v) else fmt.format(v)
+
+    shown = arr.reshape(-1) if arr.size <= 1000 else np.concatenate([arr.reshape(-1)[:3], arr.reshape(-1)[-3:]])
+    width = max(len(one(v)) for v in shown)
+    return {"float_kind": lambda v: one(v).rjust(width)}
+
+
+class _Overwritten(Function):
+    """The link from a tensor's values before an in-place overwrite by a constant to after it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return Tensor._make(get_array_module(g._data).zeros_like(g._data))
 
 
 def check_devices(op, *named):

@@ -7,15 +7,28 @@ give bitwise-identical weights.
 
 Loaders yield CPU tensors; both functions move each batch to ``device``, by default the device of
 the model's parameters, so ``model.to("cuda")`` is all it takes to train on a GPU.
+
+Data-parallel training: give ``fit`` a :class:`~gradcnn.nn.parallel.DistributedDataParallel`
+model and, on every rank, a loader over this rank's share (a
+:class:`~gradcnn.utils.data.DistributedSampler`, whose ``set_epoch`` ``fit`` calls). Then the
+reported losses and accuracies are over every rank's samples (all-reduced), only rank 0 logs,
+shows progress and writes the checkpoint (the wrapped model's own state dict, so a checkpoint
+resumes with any number of ranks, or none), and every rank resumes from it. ``evaluate`` given a
+``DistributedDataParallel`` model likewise sums over the ranks' loaders, so every rank must call it.
 """
 
 import json
 import os
 import time
 
+import numpy as np
+
+from . import distributed as dist
 from . import random as _random
 from .autograd.tape import no_grad
-from .backends import parse_device
+from .backends import parse_device, to_device
+from .nn.parallel import DistributedDataParallel
+from .tensor import Tensor
 
 __all__ = ["fit", "evaluate"]
 
@@ -45,6 +58,26 @@ def _batch(x, y, device):
     return x.to(device), y.to(device)  # no copy for a batch already there
 
 
+def _unwrap(model):
+    """The model whose state a checkpoint holds: the module inside a DistributedDataParallel."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _rank(model):
+    """This process's rank when ``model`` trains data-parallel, else 0."""
+    return dist.get_rank() if isinstance(model, DistributedDataParallel) else 0
+
+
+def _summed(model, device, *values):
+    """``values`` summed over the ranks when ``model`` trains data-parallel (every rank calls this);
+    the sums travel on ``device``, the model's, where an NCCL group wants them."""
+    if not isinstance(model, DistributedDataParallel):
+        return values
+    totals = Tensor._make(to_device(np.array(values, dtype=np.float64), device))
+    dist.all_reduce(totals)
+    return tuple(to_device(totals._data, "cpu").tolist())
+
+
 def evaluate(model, loader, loss, *, device=None):
     """Mean loss and accuracy of ``model`` over ``loader`` in eval mode, without a graph.
     Batches move to ``device`` (default: the model's)."""
@@ -57,14 +90,15 @@ def evaluate(model, loader, loss, *, device=None):
             x, y = _batch(x, y, device)
             out = model(x)
             total += float(loss(out, y).item()) * len(y)
-            correct += int((out.data.argmax(1) == y.data).sum())
+            correct += int((out.argmax(1) == y).sum())
             count += len(y)
     model.train(was_training)
+    total, correct, count = _summed(model, device, total, correct, count)
     return {"loss": total / max(count, 1), "accuracy": correct / max(count, 1)}
 
 
 def _checkpoint(model, optimizer, scheduler, epoch, history):
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+    state = {"model": _unwrap(model).state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
              "rng": _random.get_rng_state(), "history": history}
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
@@ -79,15 +113,19 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
     ``checkpoint``: a path written after every epoch (atomically, safetensors, from host copies);
     with ``resume`` an existing checkpoint there is loaded first and training continues from its
     epoch. ``device``: where each batch is moved before the forward pass; by default the device of
-    the model's parameters (move the model, and create the optimizer, first).
+    the model's parameters (move the model, and create the optimizer, first). A
+    ``DistributedDataParallel`` model trains data-parallel (see the module docstring).
     """
     from .io import load, save
 
     device = _device(model, device)
+    main = _rank(model) == 0
+    if not main:  # one voice and one writer: rank 0
+        progress, log = False, (lambda *_args, **_kwargs: None)
     history, start = [], 0
     if resume and checkpoint and os.path.exists(checkpoint):
         state = load(checkpoint)
-        model.load_state_dict(state["model"])
+        _unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and "scheduler" in state:
             scheduler.load_state_dict(state["scheduler"])
@@ -95,7 +133,10 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
         history = list(state.get("history", []))
         start = int(state["epoch"])
         log(f"resumed from {checkpoint} at epoch {start}")
+    sampler = getattr(train_loader, "sampler", None)
     for epoch in range(start, epochs):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
         model.train()
         began = time.perf_counter()
         total, correct, count = 0.0, 0, 0
@@ -109,12 +150,13 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
             optimizer.step()
             value = float(batch_loss.item())
             total += value * len(y)
-            correct += int((out.data.argmax(1) == y.data).sum())
+            correct += int((out.argmax(1) == y).sum())
             count += len(y)
             if bar is not train_loader:
                 bar.set_postfix(loss=f"{total / count:.4f}", acc=f"{correct / count:.3f}")
         if scheduler is not None:
             scheduler.step()
+        total, correct, count = _summed(model, device, total, correct, count)
         row = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
                "train_accuracy": correct / max(count, 1), "seconds": time.perf_counter() - began}
         if val_loader is not None:
@@ -122,7 +164,7 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
             row.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
         history.append(row)
         log(json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in row.items()}))
-        if checkpoint:
+        if checkpoint and main:
             save(_checkpoint(model, optimizer, scheduler, epoch + 1, history), checkpoint)
     return history
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import gradcnn
 import gradcnn.functional as F
 from gradcnn import geometry, nn
-from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.errors import DTypeError, OutOfMemoryError, ShapeError
 
 # -- brute force ----------------------------------------------------------------------------------
 
@@ -342,3 +342,34 @@ def test_same_padding_agrees_with_pytorch_at_stride_1(n, k, d, c):
     x = np.arange(n, dtype=np.float64).reshape(1, 1, n)
     np.testing.assert_allclose(ours(gradcnn.tensor(x)).detach().numpy(),
                                theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+# -- results too large for the machine are refused before anything is allocated -------------------
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.conv2d(gradcnn.ones(1, 1, 4, 4), gradcnn.ones(1, 1, 3, 3), padding=2**20),
+    lambda: F.conv_transpose2d(gradcnn.ones(1, 1, 4, 4), gradcnn.ones(1, 1, 3, 3), stride=2**20),
+    lambda: F.adaptive_avg_pool2d(gradcnn.ones(1, 1, 4, 4), 2**40),
+    lambda: F.interpolate(gradcnn.ones(1, 1, 4, 4), scale_factor=2**20),
+    lambda: gradcnn.zeros(2**40, 2**40),
+    lambda: gradcnn.randn(2**31, 2**31),
+    lambda: F.pad(gradcnn.ones(2, 2), (2**40, 0)),
+], ids=["conv2d", "conv_transpose2d", "adaptive_avg_pool2d", "upsampling", "zeros", "randn", "pad"])
+def test_results_larger_than_memory_raise_before_allocating(call):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(OutOfMemoryError, match=r"would need .* of memory"):
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, f"{peak} bytes were allocated before the error"
+
+
+def test_check_fits_names_the_op_and_shape():
+    with pytest.raises(OutOfMemoryError, match=r"conv2d: the output of shape \(1, 9223372036854775808\) would need"):
+        geometry.check_fits("conv2d", "the output", (1, 2**63), 4)
+    geometry.check_fits("conv2d", "the output", (8, 8), 4)  # fits: nothing raised

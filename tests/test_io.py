@@ -50,7 +50,7 @@ def _assert_same(a, b):
     # an OrderedDict comes back as a dict with the same key order
     assert type(a) is type(b) or isinstance(a, dict) and type(b) is dict, (type(a), type(b))
     if isinstance(a, gradcnn.Tensor):
-        a, b = a.data, b.data
+        a, b = a._data, b._data
     if isinstance(a, (np.ndarray, np.generic)):
         assert a.dtype == b.dtype and np.shape(a) == np.shape(b)
         np.testing.assert_array_equal(a, b)
@@ -80,7 +80,7 @@ def test_state_dict_round_trip_gives_identical_outputs(tmp_path):
     fresh = _model()
     fresh.load_state_dict(gradcnn.load(path))
     fresh.eval()
-    np.testing.assert_array_equal(fresh(x).data, model(x).data)
+    np.testing.assert_array_equal(fresh(x)._data, model(x)._data)
     assert load_metadata(path) == {"architecture": "tiny", "num_classes": 3}
     state = load(path)
     assert list(state) == list(model.state_dict())
@@ -95,7 +95,7 @@ def test_a_state_dict_is_a_plain_safetensors_file_with_its_own_names(tmp_path):
     plain = load_file(str(tmp_path / "m.safetensors"))
     assert set(plain) == set(state)
     for k, v in state.items():
-        np.testing.assert_array_equal(plain[k], v.data)
+        np.testing.assert_array_equal(plain[k], v._data)
 
 
 def test_training_checkpoint_round_trip(tmp_path):
@@ -302,3 +302,241 @@ def test_import_gradcnn_does_not_import_safetensors():
     code = "import sys, gradcnn; print('safetensors' in sys.modules, 'gradcnn.io' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# -- file objects, PyTorch's signatures -----------------------------------------------------------
+
+
+def test_save_and_load_through_binary_file_objects(tmp_path):
+    import io
+
+    state = _checkpoint()
+    buffer = io.BytesIO()
+    gradcnn.save(state, buffer)
+    save(state, tmp_path / "same.safetensors")
+    assert buffer.getvalue() == (tmp_path / "same.safetensors").read_bytes()
+    buffer.seek(0)
+    _assert_same(state, gradcnn.load(buffer))
+    with open(tmp_path / "f.safetensors", "wb") as f:
+        gradcnn.save(state, f, metadata={"k": 1})
+    with open(tmp_path / "f.safetensors", "rb") as f:
+        _assert_same(state, gradcnn.load(f))
+    with open(tmp_path / "f.safetensors", "rb") as f:
+        assert load_metadata(f) == {"k": 1}
+    # a file object is read from its position, as torch.load reads it
+    buffer = io.BytesIO(b"prefix" + (tmp_path / "f.safetensors").read_bytes())
+    buffer.seek(6)
+    _assert_same(state, gradcnn.load(buffer))
+
+
+@pytest.mark.parametrize("f", [123, None, 4.5, ["x"], object()], ids=lambda f: type(f).__name__)
+def test_neither_a_path_nor_a_file_is_a_type_error(f):
+    with pytest.raises(TypeError, match=r"load: f must be a path \(str or os.PathLike\) or a binary file object"):
+        gradcnn.load(f)
+    with pytest.raises(TypeError, match=r"save: f must be a path \(str or os.PathLike\) or a binary file object"):
+        gradcnn.save({}, f)
+
+
+def test_text_files_are_refused(tmp_path):
+    with open(tmp_path / "t.txt", "w") as f:
+        with pytest.raises(TypeError, match=r"save: f is a text file .*t.txt.*open it in binary mode \('wb'\)"):
+            gradcnn.save({"w": np.ones(2)}, f)
+    save({"w": np.ones(2)}, tmp_path / "m.safetensors")
+    with open(tmp_path / "m.safetensors", encoding="latin-1") as f:
+        with pytest.raises(TypeError, match=r"open it in binary mode \('rb'\)"):
+            gradcnn.load(f)
+
+
+def test_weights_only_false_is_refused_with_the_reason(tmp_path):
+    save({"w": np.ones(2)}, tmp_path / "m.safetensors")
+    with pytest.raises(ValueError, match="load: weights_only=False is refused: gradcnn never unpickles: a "
+                                         "pickle can run any code while it loads"):
+        gradcnn.load(tmp_path / "m.safetensors", weights_only=False)
+    with pytest.raises(ValueError, match="load: pickle_module=<module 'pickle'.* is refused: gradcnn never unpickles"):
+        gradcnn.load(tmp_path / "m.safetensors", pickle_module=pickle)
+    with pytest.raises(TypeError, match="weights_only must be a bool"):
+        gradcnn.load(tmp_path / "m.safetensors", weights_only="yes")
+    for weights_only in (True, None):  # None means True, as in PyTorch
+        np.testing.assert_array_equal(gradcnn.load(tmp_path / "m.safetensors", weights_only=weights_only)["w"], 1)
+    gradcnn.save({"w": np.ones(2)}, tmp_path / "p.safetensors", pickle, 4)  # accepted, changes nothing
+    assert (tmp_path / "p.safetensors").read_bytes() == (tmp_path / "m.safetensors").read_bytes()
+
+
+def test_signatures_follow_torch():
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    ours, theirs = inspect.signature(gradcnn.load), inspect.signature(torch.load)
+    assert list(ours.parameters)[:3] == list(theirs.parameters)[:3] == ["f", "map_location", "pickle_module"]
+    assert {"weights_only", "mmap"} <= set(ours.parameters)
+    ours, theirs = inspect.signature(gradcnn.save), inspect.signature(torch.save)
+    assert list(ours.parameters)[:4] == list(theirs.parameters)[:4]
+
+
+# -- map_location -----------------------------------------------------------------------------------
+
+
+def test_map_location_forms(tmp_path):
+    path = tmp_path / "m.safetensors"
+    state = {"w": gradcnn.ones(2), "a": np.zeros(3)}
+    save(state, path)
+    from gradcnn.backends import device
+
+    for where in ("cpu", device("cpu"), {"cpu": "cpu"}, {"cuda:0": "cpu"}):
+        back = gradcnn.load(path, map_location=where)
+        assert back["w"].device == "cpu" and isinstance(back["a"], np.ndarray)
+    seen = []
+
+    def relocate(t, saved):
+        seen.append(saved)
+        return t * 2
+
+    assert float(gradcnn.load(path, map_location=relocate)["w"]._data[0]) == 2.0
+    assert seen == ["cpu"]  # tensors only; arrays are not relocated
+    assert gradcnn.load(path, map_location=lambda t, saved: None)["w"].device == "cpu"
+    with pytest.raises(TypeError, match="map_location must be None, a device, a dict of devices or a function"):
+        gradcnn.load(path, map_location=3)
+    with pytest.raises(TypeError, match="map_location returned a ndarray"):
+        gradcnn.load(path, map_location=lambda t, saved: t._data)
+    with pytest.raises(gradcnn.errors.DeviceError, match="unknown device 'gpu'"):
+        gradcnn.load(path, map_location="gpu")
+
+
+# -- files crafted with a valid checksum ----------------------------------------------------------------
+
+
+def _craft(path, structure=None, arrays=None, metadata=None, text=None, **doc_extra):
+    """A safetensors file whose gradcnn JSON has a correct sha256 but any structure."""
+    from safetensors.numpy import save as st_save
+
+    from gradcnn import io as gio
+
+    arrays = {"w": np.ones(2)} if arrays is None else arrays
+    if text is None:
+        doc = {"format": "gradcnn", "version": 1, "structure": structure,
+               "metadata": {} if metadata is None else metadata, **doc_extra}
+        text = gio._dumps(doc)
+    sha = gio._digest(text, arrays)
+    full = text[:-1] + f',"sha256":"{sha}"}}'
+    path.write_bytes(st_save(arrays, metadata={"gradcnn": full}))
+    return path
+
+
+CRAFTED = {
+    "missing-array": ({"w": {"$array": "nope", "$type": "tensor"}}, "names the array 'nope', which the file "
+                                                                     "does not hold"),
+    "array-name-int": ({"w": {"$array": 5, "$type": "tensor"}}, "malformed array entry"),
+    "array-name-list": ({"w": {"$array": ["w"], "$type": "tensor"}}, "malformed array entry"),
+    "unknown-type": ({"w": {"$array": "w", "$type": "pickle"}}, "malformed array entry"),
+    "extra-key": ({"w": {"$array": "w", "$type": "tensor", "x": 1}}, "malformed array entry"),
+    "scalar-not-0d": ({"w": {"$array": "w", "$type": "scalar"}}, r"is a scalar but its array has shape \(2,\)"),
+    "bad-device": ({"w": {"$array": "w", "$type": "tensor", "$device": "gpu7"}}, "'gpu7', which is not a device"),
+    "device-int": ({"w": {"$array": "w", "$type": "tensor", "$device": 3}}, "malformed array entry"),
+    "tuple-not-list": ({"t": {"$tuple": 3}}, "keys \\['\\$tuple'\\], which save never writes"),
+    "items-not-list": ({"$items": 5}, "which save never writes"),
+    "items-not-pairs": ({"$items": [[1]]}, "item 0 is not a \\[key, value\\] pair"),
+    "items-list-key": ({"$items": [[["a"], 1]]}, "key 0 is a list"),
+    "items-dict-key": ({"$items": [[{"a": 1}, 1]]}, "key 0 is a dict"),
+    "items-tensor-key": ({"$items": [[{"$array": "w", "$type": "tensor"}, 1]]}, "key 0 is a Tensor"),
+    "unknown-marker": ({"$foo": 1}, "which save never writes"),
+    "nested-missing": ({"a": [{"b": {"$tuple": [{"$array": "gone", "$type": "ndarray"}]}}]},
+                       r"structure\['a'\]\[0\]\['b'\]\[0\] names the array 'gone'"),
+}
+
+
+@pytest.mark.parametrize("structure, message", CRAFTED.values(), ids=CRAFTED.keys())
+def test_a_crafted_structure_with_a_valid_checksum_is_refused(tmp_path, structure, message):
+    path = _craft(tmp_path / "crafted.safetensors", structure)
+    with pytest.raises(CheckpointError, match=message) as info:
+        load(path)
+    assert not isinstance(info.value, (KeyError, TypeError, RecursionError, IndexError))
+    assert "crafted.safetensors" in str(info.value)
+
+
+@pytest.mark.parametrize("text", [
+    '{"format":"gradcnn","version":1,"structure":{},"metadata":[]}',
+    '{"format":"gradcnn","version":1,"structure":{},"metadata":null}',
+    '{"format":"gradcnn","version":1,"metadata":{}}',
+], ids=["metadata-list", "metadata-null", "no-structure"])
+def test_crafted_documents_are_refused(tmp_path, text):
+    path = _craft(tmp_path / "c.safetensors", text=text)
+    for read in (load, load_metadata):
+        with pytest.raises(CheckpointError, match="c.safetensors.*lacks its structure or its metadata dict"):
+            read(path)
+
+
+@pytest.mark.parametrize("depth", [5000, 500])
+def test_deep_nesting_in_metadata_is_refused_without_recursion_error(tmp_path, depth):
+    # 5000 levels: more than Python's JSON parser can take; 500: parses, but save never writes it
+    deep = "[" * depth + "]" * depth
+    text = '{"format":"gradcnn","version":1,"structure":{},"metadata":{"deep":' + deep + "}}"
+    path = _craft(tmp_path / "deep.safetensors", text=text)
+    for read in (load, load_metadata):
+        with pytest.raises(CheckpointError, match="deep.safetensors.*(nests deeper|deeper than 200)") as info:
+            read(path)
+        assert not isinstance(info.value, RecursionError)
+
+
+def test_save_refuses_nesting_it_could_not_load(tmp_path):
+    deep = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(TypeError, match="deeper than 200 levels"):
+        save({"x": deep}, tmp_path / "x.safetensors")
+    with pytest.raises(TypeError, match="deeper than 200 levels"):
+        save({}, tmp_path / "x.safetensors", metadata={"deep": deep})
+    ok = []
+    for _ in range(150):
+        ok = [ok]
+    save({"x": ok}, tmp_path / "ok.safetensors")
+    assert _depth(load(tmp_path / "ok.safetensors")["x"]) == 151
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def _depth(x):
+    n = 0
+    while isinstance(x, list):
+        x, n = (x[0] if x else None), n + 1
+    return n
+
+
+class _CountingReader:
+    """A binary file object that records how many bytes each read asked for."""
+
+    def __init__(self, data):
+        import io
+
+        self._f = io.BytesIO(data)
+        self.reads = []
+
+    def read(self, n=-1):
+        self.reads.append(n)
+        return self._f.read(n)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def test_the_header_length_is_checked_against_the_size_before_the_header_is_read(tmp_path):
+    _, good = _saved(tmp_path)
+    for claimed in (len(good) - 7, 2**40, 2**64 - 1):
+        bad = claimed.to_bytes(8, "little") + good[8:]
+        reader = _CountingReader(bad)
+        with pytest.raises(CheckpointError, match=rf"header length {claimed} bytes, but the file has "
+                                                  rf"{len(good) - 8} bytes after the 8-byte length field"):
+            load(reader)
+        assert reader.reads[0] == 8 and all(n in (8, 16) for n in reader.reads), reader.reads
+        (tmp_path / "bad.safetensors").write_bytes(bad)
+        with pytest.raises(CheckpointError, match=rf"bad.safetensors' is truncated or not a gradcnn checkpoint "
+                                                  rf"\(header length {claimed} bytes"):
+            load(tmp_path / "bad.safetensors")
+
+
+def test_a_cuda_tensor_records_its_device_for_map_location(tmp_path):
+    # a file as a CUDA tensor would be saved: its values are host copies, its device recorded
+    path = _craft(tmp_path / "g.safetensors", {"w": {"$array": "w", "$type": "tensor", "$device": "cuda:1"}})
+    assert gradcnn.load(path)["w"].device == "cpu"  # by default on the CPU
+    assert gradcnn.load(path, map_location={"cuda:1": "cpu"})["w"].device == "cpu"
+    seen = []
+    gradcnn.load(path, map_location=lambda t, saved: seen.append(saved))
+    assert seen == ["cuda:1"]

@@ -13,9 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "gradcnn"
 
-_BASE = {"errors"}
+_BASE = {"errors", "absent"}
 ALLOWED = {
     "errors": set(),
+    "absent": set(),
     "version": set(),
     "hookspecs": set(),
     "geometry": _BASE,
@@ -23,21 +24,27 @@ ALLOWED = {
     "backends": _BASE,
     "autograd": _BASE | {"backends"},
     "tensor": _BASE | {"autograd", "backends"},
-    "creation": _BASE | {"backends", "random", "tensor"},
+    "creation": _BASE | {"backends", "geometry", "random", "tensor"},
+    "dlpack": _BASE | {"backends", "tensor"},
     "ops": _BASE | {"autograd", "backends", "geometry", "random", "tensor"},
-    "functional": {"ops"},
-    "nn": _BASE | {"autograd", "backends", "creation", "functional", "geometry", "random", "tensor"},
+    "functional": {"absent", "ops"},
+    "distributed": _BASE | {"autograd", "backends", "tensor"},
+    "nn": _BASE | {"autograd", "backends", "creation", "distributed", "functional", "geometry", "random",
+                   "tensor"},
     "optim": _BASE | {"autograd", "backends", "geometry", "tensor"},
     "utils": _BASE | {"backends", "creation", "random", "tensor"},
     "data": _BASE | {"backends", "creation", "geometry", "random", "tensor", "utils"},
     "io": _BASE | {"backends", "tensor", "version"},
     "testing": _BASE | {"autograd", "backends", "creation", "random", "tensor"},
     "cuda": _BASE | {"backends"},
+    "accelerator": _BASE | {"backends", "cuda"},
     "introspect": _BASE | {"autograd", "creation", "functional", "geometry", "nn", "tensor"},
     "architectures": _BASE | {"functional", "nn"},
-    "train": _BASE | {"autograd", "backends", "data", "functional", "io", "nn", "optim", "random",
-                      "tensor", "utils"},
+    "train": _BASE | {"autograd", "backends", "data", "distributed", "functional", "io", "nn", "optim",
+                      "random", "tensor", "utils"},
     "plugins": _BASE | {"hookspecs", "version"},
+    "onnx": _BASE | {"autograd", "backends", "creation", "nn", "ops", "tensor", "version"},
+    "visualize": _BASE | {"autograd", "introspect", "nn", "ops", "tensor"},
 }
 TOP = {"__init__", "__main__", "cli", "default_plugins"}  # may import anything
 

@@ -98,7 +98,7 @@ def test_detach_and_requires_grad_():
     assert not y.is_leaf and y.requires_grad
     d = y.detach()
     assert d.is_leaf and not d.requires_grad
-    assert np.shares_memory(d.numpy(), y.data)
+    assert np.shares_memory(d.numpy(), y._data)
 
 
 def test_repr_shows_what_matters():
@@ -149,3 +149,90 @@ def test_cuda_without_cupy_is_a_clear_error(monkeypatch):
 
 def test_explicit_dtype_keeps_python_float_precision():
     assert gradcnn.tensor([0.3], dtype=gradcnn.float64).item() == 0.3
+
+
+# -- PyTorch's surface: .data, formatting, devices, generators, creation keywords ------------------
+
+
+def test_data_is_a_detached_tensor_sharing_storage_whose_changes_autograd_does_not_see():
+    w = gradcnn.tensor([1.0, 2.0], requires_grad=True)
+    d = w.data
+    assert isinstance(d, gradcnn.Tensor) and not d.requires_grad and d.grad_fn is None
+    y = (w * w).sum()  # saves w for backward
+    w.data.sub_(gradcnn.tensor([1.0, 1.0]))  # unrecorded, and unseen by the version check
+    np.testing.assert_array_equal(w.detach().numpy(), [0.0, 1.0])
+    y.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 2.0])  # computed from the changed values
+    w.data = gradcnn.tensor([5.0, 6.0, 7.0])
+    assert w.shape == (3,) and w.requires_grad
+    with pytest.raises(DTypeError, match="assign a Tensor"):
+        w.data = np.zeros(3)
+
+
+def test_max_of_data_along_a_dim_as_in_the_classic_accuracy_loop():
+    out = gradcnn.tensor([[0.1, 0.9], [0.8, 0.2]], requires_grad=True)
+    _, predicted = gradcnn.max(out.data, 1)
+    assert (predicted == gradcnn.tensor([1, 0])).sum().item() == 2
+
+
+@pytest.mark.parametrize("value, spec, expected", [(1.23456, ".3f", "1.235"), (2.0, "", "2.0"), (7, "d", "7")])
+def test_one_element_tensors_format_as_numbers(value, spec, expected):
+    assert format(gradcnn.tensor(value), spec) == expected
+    assert f"{gradcnn.tensor([value]):{spec}}" == expected if spec else True
+
+
+def test_repr_prints_floats_as_pytorch_does():
+    torch = pytest.importorskip("torch")
+    for values in ([1.0, 2.0], [1.5, -2.25], [1e-5, 1.0], [[1.23456, 2.0], [3.0, 4.0]], 0.5, [float("nan"), 1.5]):
+        assert repr(gradcnn.tensor(values)) == repr(torch.tensor(values))
+
+
+def test_device_objects_behave_like_torch_device_and_like_strings():
+    d = gradcnn.device("cuda", 1)
+    assert (d.type, d.index, str(d)) == ("cuda", 1, "cuda:1") and repr(d) == "device(type='cuda', index=1)"
+    cpu = gradcnn.zeros(1).device
+    assert cpu == "cpu" and cpu == gradcnn.device("cpu") and cpu.type == "cpu" and cpu.index is None
+    assert gradcnn.zeros(2).to(gradcnn.device("cpu")).device == "cpu"
+    with pytest.raises(gradcnn.errors.DeviceError):
+        gradcnn.device("tpu")
+    assert gradcnn.accelerator.is_available() in (True, False)
+
+
+def test_generators_and_creation_keywords():
+    a = gradcnn.randn(3, generator=gradcnn.Generator().manual_seed(7))
+    b = gradcnn.randn(size=(3,), generator=gradcnn.Generator().manual_seed(7))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert gradcnn.zeros(size=(2, 3)).shape == (2, 3) and gradcnn.ones((2,)).shape == (2,)
+    perm = gradcnn.randperm(6, generator=gradcnn.Generator().manual_seed(1))
+    assert sorted(perm.tolist()) == list(range(6)) and perm.dtype == np.int64
+    n = gradcnn.normal(gradcnn.zeros(1000), gradcnn.ones(1000))
+    assert abs(n.numpy().mean()) < 0.2 and n.dtype == np.float32
+    assert gradcnn.normal(2.0, 0.0, size=(2,)).tolist() == [2.0, 2.0]
+    with pytest.raises(DTypeError, match="either positionally or as size="):
+        gradcnn.zeros(2, size=(2,))
+
+
+def test_filling_a_tensor_in_the_graph_zeroes_the_gradient_of_its_earlier_values():
+    x = gradcnn.ones(3, requires_grad=True)
+    a = x * 1
+    a.zero_()
+    (a * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])  # PyTorch: 0, not 2
+    x.grad = None
+    b = x * 3
+    b.fill_(2.0)
+    assert b.requires_grad and b.tolist() == [2.0, 2.0, 2.0]
+    (b * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_method_surface_of_ported_programs():
+    x = gradcnn.arange(6.0).reshape(2, 3)
+    assert x.type() == "torch.FloatTensor" and x.long().type() == "torch.LongTensor"
+    assert x.view_as(gradcnn.zeros(3, 2)).shape == (3, 2) and x.t().shape == (3, 2)
+    assert x.eq(x).all() and not x.ne(x).any() and x.gt(2.0).sum().item() == 3
+    assert x.new_zeros(4).dtype == x.dtype and x.argmax(1).tolist() == [2, 2]
+    assert gradcnn.is_tensor(x) and gradcnn.numel(x) == 6
+    with gradcnn.no_grad():
+        w = gradcnn.zeros(100, requires_grad=True).normal_(1.0, 0.1)
+    assert abs(w.detach().numpy().mean() - 1.0) < 0.1

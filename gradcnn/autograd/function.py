@@ -38,7 +38,10 @@ The engine never imports :class:`~gradcnn.Tensor`: ``gradcnn.tensor`` registers 
 :func:`register_tensor_class` when it is defined.
 """
 
+import contextlib
 import numbers
+import os
+import traceback
 import weakref
 
 import numpy as np
@@ -47,7 +50,7 @@ from ..errors import AutogradError
 from . import tape
 from .tape import Node, OutputRef
 
-__all__ = ["Function", "Context", "register_tensor_class"]
+__all__ = ["Function", "Context", "register_tensor_class", "observe_calls"]
 
 # The Tensor class, registered by gradcnn.tensor when it is defined: the engine sits below Tensor
 # and never imports it.
@@ -60,6 +63,22 @@ def register_tensor_class(cls):
     _Tensor = cls
 
 
+# Callbacks that see every call of a primitive (tracing for export); empty almost always.
+_observers = []
+
+
+@contextlib.contextmanager
+def observe_calls(callback):
+    """Within the block, call ``callback(fn, args, kwargs, result)`` after every ``Function.apply``
+    (``fn`` the Function class, ``args`` as given, ``result`` a Tensor or a tuple of them), whether
+    or not grad mode records it. Composite ops show up as the primitives they are made of."""
+    _observers.append(callback)
+    try:
+        yield
+    finally:
+        _observers.remove(callback)
+
+
 class Context:
     """What ``forward`` leaves for ``backward``: saved tensors plus any plain attributes."""
 
@@ -68,10 +87,25 @@ class Context:
     def save_for_backward(self, *arrays):
         self._to_save = arrays
 
+    def watch(self, *tensors):
+        """Tensors that ``forward`` read as constants (indices, masks) and ``backward`` relies on:
+        changing one in place before backward is then an error, like changing a saved tensor."""
+        self._watched = [(t, t._version, t._version.value) for t in tensors]
+
     def mark_non_differentiable(self, *arrays):
         """Outputs of ``forward`` (given as the arrays it returns) that get no gradient, such as
         indices; they come out as tensors that do not require grad."""
         self._non_differentiable = arrays
+
+    def check_watched(self, name):
+        """Raise if a tensor given to :meth:`watch` changed since (the engine calls this)."""
+        for i, (tensor, counter, version) in enumerate(self.__dict__.get("_watched", ())):
+            if counter.value != version:
+                raise AutogradError(
+                    f"{name}: the index or mask tensor {i} (shape {tuple(tensor.shape)}) it read was "
+                    f"modified in place before backward (version {version} -> {counter.value}); "
+                    "clone() it before changing it"
+                )
 
     @property
     def saved_tensors(self):
@@ -128,31 +162,48 @@ class Function:
         needs = tuple([isinstance(a, tensor_cls) and a._requires_grad for a in args])
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *arrays, **kwargs)
+        if _observers:
+            return _observed(cls, ctx, args, arrays, needs, out, kwargs)
         if type(out) is tuple:
             return _apply_many(cls, ctx, args, arrays, needs, out)
-        # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
-        # input's version counter: changing either in place invalidates what was saved of both.
-        result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
-        if not (tape._grad_enabled and True in needs):
-            return result
+        return _apply_one(cls, ctx, args, arrays, needs, out)
 
-        # An edge is the input's node, or the input itself when it is a leaf that requires grad.
-        edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
-        node = Node(cls, ctx, edges, result._data.shape, result._data.dtype)
-        result._node = node
-        result._requires_grad = True
 
-        to_save = ctx.__dict__.pop("_to_save", None)
-        if to_save is not None:
-            ctx._name = cls.__name__
-            ctx._saved = [_saved_entry(s, args, arrays, ((out, result, node),)) for s in to_save]
+def _observed(cls, ctx, args, arrays, needs, out, kwargs):
+    result = (_apply_many if type(out) is tuple else _apply_one)(cls, ctx, args, arrays, needs, out)
+    for callback in list(_observers):
+        callback(cls, args, kwargs, result)
+    return result
+
+
+def _apply_one(cls, ctx, args, arrays, needs, out):
+    """``apply`` for a forward that returned one array."""
+    tensor_cls = _Tensor
+    # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
+    # input's version counter: changing either in place invalidates what was saved of both.
+    result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
+    if not (tape._state.grad_enabled and True in needs):
         return result
+
+    # An edge is the input's node, or the input itself when it is a leaf that requires grad.
+    edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
+    node = Node(cls, ctx, edges, result._data.shape, result._data.dtype)
+    result._node = node
+    result._requires_grad = True
+    if tape._state.anomaly:
+        ctx._anomaly_trace = _caller_trace()
+
+    to_save = ctx.__dict__.pop("_to_save", None)
+    if to_save is not None:
+        ctx._name = cls.__name__
+        ctx._saved = [_saved_entry(s, args, arrays, ((out, result, node),)) for s in to_save]
+    return result
 
 
 def _apply_many(cls, ctx, args, arrays, needs, outs):
     """``apply`` for a forward that returned a tuple: one tensor per output, one node for all."""
     results = tuple([_Tensor._make(o) for o in outs])
-    if not (tape._grad_enabled and True in needs):
+    if not (tape._state.grad_enabled and True in needs):
         return results
     skip = ctx.__dict__.pop("_non_differentiable", ())
     differentiable = [
@@ -165,6 +216,8 @@ def _apply_many(cls, ctx, args, arrays, needs, outs):
     node = Node(cls, ctx, edges, first.shape, first.dtype)
     refs = [node] + [OutputRef(node, i, r._data.shape, r._data.dtype) for i, r in enumerate(results)][1:]
     node.outputs = tuple([ref if d else None for ref, d in zip(refs, differentiable)])
+    if tape._state.anomaly:
+        ctx._anomaly_trace = _caller_trace()
     for r, ref, d in zip(results, refs, differentiable):
         if d:
             r._node = ref
@@ -175,6 +228,12 @@ def _apply_many(cls, ctx, args, arrays, needs, outs):
         triples = tuple(zip(outs, results, refs))
         ctx._saved = [_saved_entry(s, args, arrays, triples) for s in to_save]
     return results
+
+
+def _caller_trace():
+    """Where the current forward call came from, without the engine's own frames."""
+    frames = [f for f in traceback.extract_stack()[:-1] if "gradcnn" + os.sep + "autograd" not in f.filename]
+    return "".join(traceback.format_list(frames[-8:]))
 
 
 def _saved_entry(array, args, arrays, outputs):

@@ -14,6 +14,11 @@ to it).
 After a backward pass without ``retain_graph`` every visited node drops its context, which releases the
 arrays saved for backward; walking such a node again raises :class:`~gradcnn.errors.AutogradError`.
 
+A leaf's gradient is complete once the last node that feeds it (the lowest-numbered one) has run, so
+``backward()`` accumulates it into ``.grad`` right there, mid-pass, and then calls the leaf's
+post-accumulate-grad hooks (:func:`register_post_accumulate_grad_hook`): data-parallel training
+starts averaging a layer's gradients while the layers below it are still back-propagating.
+
 A call with several outputs (max-pool's values and indices) has one node; output 0 refers to the node
 itself and output ``i > 0`` to ``node.outputs[i]``, an :class:`OutputRef`. Backward receives one
 gradient per output, ``None`` for an output that received none.
@@ -23,6 +28,8 @@ This module knows nothing of :class:`~gradcnn.Tensor`: it uses the class of the 
 
 import contextlib
 import itertools
+import threading
+import weakref
 
 import numpy as np
 
@@ -39,49 +46,117 @@ __all__ = [
     "run_backward",
     "backward",
     "grad",
+    "register_post_accumulate_grad_hook",
+    "inference_mode",
+    "is_inference_mode_enabled",
+    "set_detect_anomaly",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "RemovableHandle",
 ]
 
-# Grad mode is process-wide, not per thread: it keeps the hot path to one global read.
-_grad_enabled = True
+class _ThreadState(threading.local):
+    """Grad mode and anomaly mode belong to a thread, as in PyTorch: a model trained in one thread
+    is not switched off by ``no_grad`` in another."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+_state = _ThreadState()
 _next_seq = itertools.count().__next__
 
 
 def is_grad_enabled():
-    """Whether calls made now are recorded on the tape."""
-    return _grad_enabled
+    """Whether calls made now, in this thread, are recorded on the tape."""
+    return _state.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn recording on or off inside a ``with`` block (or a decorated function)."""
-
-    def __init__(self, mode):
-        self.mode = bool(mode)
-        self.prev = []
+class _GradMode(contextlib.ContextDecorator):
+    mode = True
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev.append(_grad_enabled)
-        _grad_enabled = self.mode
+        self.__dict__.setdefault("_prev", []).append(_state.grad_enabled)
+        _state.grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev.pop()
+        _state.grad_enabled = self._prev.pop()
         return False
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: at once when called (``set_grad_enabled(False)``), or inside a
+    ``with`` block or a decorated function, restoring the previous mode on exit."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self._before = _state.grad_enabled
+        _state.grad_enabled = self.mode
+
+    def __enter__(self):
+        self.__dict__.setdefault("_prev", []).append(self.__dict__.pop("_before", _state.grad_enabled))
+        _state.grad_enabled = self.mode
+        return self
+
+
+class no_grad(_GradMode):
     """Context manager and decorator: nothing inside is recorded, as in ``torch.no_grad``."""
 
-    def __init__(self):
-        super().__init__(False)
+    mode = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Context manager and decorator: recording is on inside, even within ``no_grad``."""
 
-    def __init__(self):
-        super().__init__(True)
+    mode = True
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: with ``mode=True`` (the default) nothing inside is recorded; gradcnn
+    has no separate inference tensors, so it is ``no_grad``."""
+
+    def __init__(self, mode=True):
+        self.mode = not bool(mode)
+
+
+def is_inference_mode_enabled():
+    return not _state.grad_enabled
+
+
+class set_detect_anomaly(contextlib.ContextDecorator):
+    """Anomaly mode on or off (at once when called, or inside a ``with`` block): while on, the
+    first backward formula that produces NaN or Inf raises an AutogradError naming the op."""
+
+    def __init__(self, mode, check_nan=True):
+        self.mode = bool(mode) and bool(check_nan)
+        self._before = _state.anomaly
+        _state.anomaly = self.mode
+
+    def __enter__(self):
+        self.__dict__.setdefault("_prev", []).append(self.__dict__.pop("_before", _state.anomaly))
+        _state.anomaly = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.anomaly = self._prev.pop()
+        return False
+
+
+class detect_anomaly(set_detect_anomaly):
+    """``with detect_anomaly():`` -- anomaly mode inside the block (see :class:`set_detect_anomaly`)."""
+
+    def __init__(self, check_nan=True):
+        self.mode = bool(check_nan)
+
+    def __enter__(self):
+        self.__dict__.setdefault("_prev", []).append(_state.anomaly)
+        _state.anomaly = self.mode
+        return self
+
+
+def is_anomaly_enabled():
+    return _state.anomaly
 
 
 class Node:
@@ -167,6 +242,77 @@ def _reachable(root_nodes):
     return order
 
 
+class RemovableHandle:
+    """What registering a hook returns: ``remove()`` unregisters it (twice is harmless); as a
+    context manager, on exit."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+# id(leaf) -> its hooks. Tensors have no slot for hooks and compare elementwise (no WeakKeyDictionary):
+# a finalizer drops the entry with the tensor.
+_post_accumulate_hooks = {}
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Call ``hook(tensor)`` each time ``backward()`` has accumulated a gradient into the ``.grad``
+    of ``tensor``, a leaf that requires grad (``torch.Tensor.register_post_accumulate_grad_hook``).
+    Hooks run in the order registered, mid-pass, once the leaf's gradient is complete; ``grad()``
+    does not accumulate and does not call them. Returns a handle whose ``remove()`` unregisters."""
+    if tensor._node is not None:
+        raise AutogradError("register_post_accumulate_grad_hook: hooks can be registered on leaf "
+                            f"tensors only; this one was made by {node_of(tensor._node).name}")
+    if not tensor.requires_grad:
+        raise AutogradError("register_post_accumulate_grad_hook: the tensor does not require grad "
+                            f"(shape {tuple(tensor.shape)}); set requires_grad=True first")
+    if not callable(hook):
+        raise AutogradError(f"register_post_accumulate_grad_hook: hook must be callable, got {hook!r}")
+    hooks = _post_accumulate_hooks.get(id(tensor))
+    if hooks is None:
+        hooks = _post_accumulate_hooks[id(tensor)] = []
+        weakref.finalize(tensor, _post_accumulate_hooks.pop, id(tensor), None)
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def _accumulate(leaf, grad, create_graph, tensor_cls):
+    """Add ``grad`` into ``leaf.grad``, then call the leaf's post-accumulate hooks."""
+    if create_graph:
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    elif leaf.grad is None:
+        # A gradient array may be shared (Add passes one array to both inputs): own a copy.
+        leaf.grad = tensor_cls._make(grad._data.copy())
+    else:
+        leaf.grad._data += grad._data
+    for hook in tuple(_post_accumulate_hooks.get(id(leaf), ())):
+        hook(leaf)
+
+
+def _check_finite(node, grads):
+    for i, g in enumerate(grads):
+        if g is not None and g._data.dtype.kind == "f":
+            xp = get_array_module(g._data)
+            if not bool(xp.isfinite(g._data).all()):
+                bad = "NaN" if bool(xp.isnan(g._data).any()) else "Inf"
+                where = getattr(node.ctx, "_anomaly_trace", "")
+                raise AutogradError(
+                    f"{node.name}.backward returned {bad} in its gradient for input {i} "
+                    f"(shape {tuple(g.shape)}); the forward call was made at:\n{where}".rstrip()
+                )
+
+
 def _check_grad(node, index, grad, shape, dtype):
     if grad.shape != shape:
         raise AutogradError(
@@ -218,8 +364,16 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
             wanted.setdefault(id(t._node if t._node is not None else t), []).append(i)
     results = [None] * (0 if inputs is None else len(inputs))
 
+    order = _reachable(root_nodes)
+    last_use = {}  # id(leaf) -> the last node of the pass that feeds it
+    if inputs is None:
+        for node in order:
+            for edge in node.edges:
+                if edge is not None and type(edge) is not Node and type(edge) is not OutputRef:
+                    last_use[id(edge)] = node
+
     with set_grad_enabled(create_graph):
-        for node in _reachable(root_nodes):
+        for node in order:
             outputs = node.outputs or (node,)
             grads = tuple([None if o is None else pending.pop(id(o), None) for o in outputs])
             for o, g in zip(outputs, grads):
@@ -227,9 +381,13 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
                     for i in wanted[id(o)]:
                         results[i] = g
             if any(g is not None for g in grads):
+                if "_watched" in node.ctx.__dict__:
+                    node.ctx.check_watched(node.name)
                 in_grads = node.fn.backward(node.ctx, *grads)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
+                if _state.anomaly:
+                    _check_finite(node, in_grads)
                 if len(in_grads) != len(node.edges):
                     raise AutogradError(
                         f"{node.name}.backward returned {len(in_grads)} gradients for "
@@ -245,6 +403,9 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
                         add_leaf(edge, g)
             if not retain_graph:
                 node.ctx = None
+            for edge in node.edges if inputs is None else ():
+                if last_use.get(id(edge)) is node and id(edge) in leaf_grads:
+                    _accumulate(*leaf_grads.pop(id(edge)), create_graph, tensor_cls)
 
     if inputs is not None:
         for key, (_leaf, grad) in leaf_grads.items():
@@ -252,14 +413,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
                 results[i] = grad
         return results
 
-    for leaf, grad in leaf_grads.values():
-        if create_graph:
-            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-        elif leaf.grad is None:
-            # A gradient array may be shared (Add passes one array to both inputs): own a copy.
-            leaf.grad = tensor_cls._make(grad._data.copy())
-        else:
-            leaf.grad._data += grad._data
+    for leaf, grad in leaf_grads.values():  # roots that are leaves themselves
+        _accumulate(leaf, grad, create_graph, tensor_cls)
     return None
 
 

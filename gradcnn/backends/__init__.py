@@ -11,8 +11,10 @@ import re
 import numpy as np
 
 from ..errors import DeviceError
+from . import cudnn  # noqa: F401  (gradcnn.backends.cudnn.benchmark = True, as in PyTorch)
 
 __all__ = [
+    "device",
     "parse_device",
     "device_of",
     "is_array",
@@ -40,6 +42,45 @@ def parse_device(device):
             raise DeviceError(f"unknown device {device!r}: there is one cpu device, 'cpu'")
         return "cpu"
     return f"cuda:{int(index or 0)}"
+
+
+class device(str):
+    """A device, as ``torch.device``: ``device("cuda")``, ``device("cuda", 1)``, ``device("cpu")``.
+
+    It is also the normalised device string (``"cpu"``, ``"cuda:0"``), so it compares equal to one
+    and goes wherever a device string does; ``.type`` and ``.index`` are PyTorch's attributes.
+    Unlike PyTorch, ``device("cuda")`` means device 0 and equals ``device("cuda:0")``.
+    """
+
+    _cache = {}
+
+    def __new__(cls, type_or_spec="cpu", index=None):
+        if isinstance(type_or_spec, device) and index is None:
+            return type_or_spec
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise DeviceError(f"device: index must be a non-negative int, got {index!r}")
+            type_or_spec = f"{type_or_spec}:{index}"
+        spec = parse_device(type_or_spec)
+        made = cls._cache.get(spec)
+        if made is None:
+            made = cls._cache[spec] = str.__new__(cls, spec)
+        return made
+
+    @property
+    def type(self):
+        return self.partition(":")[0]
+
+    @property
+    def index(self):
+        return int(self.partition(":")[2]) if ":" in self else None
+
+    def __repr__(self):
+        extra = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{extra})"
+
+    def __reduce__(self):
+        return (device, (str(self),))
 
 
 def is_cuda_array(x):
@@ -79,10 +120,37 @@ def get_array_module(x):
 
 
 def backend_of(x):
-    """The kernel module for the device of ``x``."""
+    """The kernel module for the device of ``x``. For float16 data it is that module seen through
+    :class:`_Float16ViaFloat32`: the kernels exist for float32 and float64 only, so half precision
+    computes in float32 (accumulating there, as PyTorch does on the CPU) and rounds the results."""
     data = _array(x)
-    name = "cuda" if is_cuda_array(data) else "cpu"
-    return importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{'cuda' if is_cuda_array(data) else 'cpu'}")
+    return _Float16ViaFloat32(module) if data.dtype == np.float16 else module
+
+
+class _Float16ViaFloat32:
+    """A kernel module whose functions take float16 arrays as float32 and give float16 back."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        fn = getattr(self._module, name)
+        if not callable(fn):
+            return fn
+
+        def in_float32(*args, **kwargs):
+            args = [a.astype(np.float32) if getattr(a, "dtype", None) == np.float16 else a for a in args]
+            out = fn(*args, **kwargs)
+            if isinstance(out, tuple):
+                return tuple(_to_half(o) for o in out)
+            return _to_half(out)
+
+        return in_float32
+
+
+def _to_half(a):
+    return a.astype(np.float16) if getattr(a, "dtype", None) == np.float32 else a
 
 
 def _cupy_or_error(device):

@@ -7,7 +7,9 @@
         ...
 
 ``gradcnn.list_datasets()`` names the registered datasets; the built-ins are in
-:mod:`gradcnn.data.datasets`.
+:mod:`gradcnn.data.datasets`. ``Dataset``, ``TensorDataset`` and ``DataLoader`` are
+:mod:`gradcnn.utils.data`'s (PyTorch's ``torch.utils.data``), which also has the samplers,
+``random_split``, ``Subset`` and worker processes.
 """
 
 from . import transforms

@@ -10,6 +10,10 @@ LAYERS = (
     "Flatten", "Identity",
     "ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Maxout",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "Embedding",
+    "Unflatten", "Softmax2d", "Dropout1d", "Dropout2d", "LayerNorm", "GroupNorm", "Upsample",
+    "UpsamplingNearest2d", "UpsamplingBilinear2d", "LazyLinear", "LazyConv1d", "LazyConv2d",
+    "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "ConstantPad2d", "ZeroPad2d",
 )
 
 

@@ -1,11 +1,13 @@
-"""Containers: ``Sequential`` (call in order), ``ModuleList`` and ``ModuleDict`` (hold and register)."""
+"""Containers: ``Sequential`` (call in order), ``ModuleList`` and ``ModuleDict`` (hold and register),
+and ``DataParallel`` (a pass-through wrapper on one device)."""
 
+import warnings
 from collections import OrderedDict
 
 from ..errors import DTypeError, IndexOutOfRangeError
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "DataParallel"]
 
 
 def _check(module, where):
@@ -114,3 +116,29 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+
+class DataParallel(Module):
+    """PyTorch's single-process data parallelism, on one device: calls ``module`` as it is (which
+    is also what PyTorch does without GPUs), so programs written for it run unchanged; the wrapped
+    module is ``.module`` and the state dict keys start with ``module.``, as in PyTorch. Use
+    ``DistributedDataParallel`` (``gradcnn.nn.parallel``) to train on several devices."""
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0):
+        super().__init__()
+        self.module = _check(module, "DataParallel")
+        self.device_ids = [] if device_ids is None else list(device_ids)
+        if output_device is None and self.device_ids:
+            output_device = self.device_ids[0]
+        self.output_device = output_device
+        self.dim = dim
+        if len(self.device_ids) > 1:
+            warnings.warn(
+                f"DataParallel: gradcnn runs the module on one device; device_ids {self.device_ids} "
+                "beyond the first are not used (DistributedDataParallel trains on several)",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def forward(self, *inputs, **kwargs):
+        return self.module(*inputs, **kwargs)

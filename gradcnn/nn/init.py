@@ -55,10 +55,10 @@ def fan_in_and_fan_out(tensor):
 
 
 def _fill(tensor, values):
-    if type(values) is np.ndarray and type(tensor.data) is not np.ndarray:
+    if type(values) is np.ndarray and type(tensor._data) is not np.ndarray:
         values = to_device(values, tensor.device)  # drawn on the CPU: one seed, one init everywhere
     with no_grad():
-        tensor.data[...] = values
+        tensor._data[...] = values
         tensor._version.value += 1
     return tensor
 

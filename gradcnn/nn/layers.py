@@ -3,6 +3,11 @@
 Each layer is a thin ``Module`` over a function of :mod:`gradcnn.functional`: it validates its
 configuration when built, owns its parameters and buffers, and shows its non-default settings in
 its ``repr``. Shapes use PyTorch's letters: N batch, C channels, L length, H x W image.
+
+The lazy layers (``LazyLinear``, ``LazyConv1d``/``2d``, ``LazyConvTranspose1d``/``2d``,
+``LazyBatchNorm1d``/``2d``) leave ``in_features``, ``in_channels`` or ``num_features`` to their
+first input: that call sizes the parameters, initialises them as the ordinary layer does, and turns
+the module into the ordinary layer (``type(m) is nn.Linear`` afterwards), as in PyTorch.
 """
 
 import math
@@ -14,17 +19,21 @@ from .. import functional as F
 from .. import geometry
 from ..autograd.tape import no_grad
 from ..creation import empty, ones, zeros
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import LazyModuleMixin, Module, Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = [
-    "Linear", "Identity", "Flatten", "Embedding",
+    "Linear", "Identity", "Flatten", "Unflatten", "Embedding", "ConstantPad2d", "ZeroPad2d",
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-    "Maxout", "Dropout", "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm",
+    "ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmax2d",
+    "Maxout", "Dropout", "Dropout1d", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
+    "LocalResponseNorm", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+    "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+    "LazyBatchNorm1d", "LazyBatchNorm2d",
 ]
 
 
@@ -42,6 +51,38 @@ def _uniform_bias(bias, fan_in):
     init.uniform_(bias, -bound, bound)
 
 
+def _affine(module, shape, dtype, affine, bias):
+    """Register ``weight`` (and ``bias``, unless ``bias=False``) of ``shape`` when ``affine``, else
+    both as None: the scale and shift of the normalization layers."""
+    module.register_parameter("weight", _param(shape, dtype) if affine else None)
+    module.register_parameter("bias", _param(shape, dtype) if affine and bias else None)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
+def _check_eps(owner, eps):
+    # The words of the normalization functions' own check, which runs again on every call.
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps >= 0:
+        raise ShapeError(f"{owner}: eps must be a non-negative number, got {eps!r}")
+
+
+def _check_p(owner, p):
+    # The words of the dropout functions' own check.
+    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ShapeError(f"{owner}: p must be a probability in [0, 1], got {p!r}")
+
+
+def _tensor_input(owner, input):
+    if not isinstance(input, Tensor):
+        raise DTypeError(f"{owner}: input must be a Tensor, got {type(input).__name__}")
+    return input
+
+
 # -- linear and friends -------------------------------------------------------------------------
 
 
@@ -56,8 +97,9 @@ class Linear(Module):
         self.in_features = geometry.positive_int("Linear", "in_features", in_features)
         self.out_features = geometry.positive_int("Linear", "out_features", out_features)
         self.weight = _param((out_features, in_features), dtype)
-        self.bias = _param((out_features,), dtype) if bias else None
-        if not bias:
+        if bias:
+            self.bias = _param((out_features,), dtype)
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
         if device is not None:
@@ -85,6 +127,39 @@ class Identity(Module):
         return input
 
 
+class ConstantPad2d(Module):
+    """Pad the last two dims with ``value``: ``padding`` is an int or ``(left, right, top, bottom)``
+    (negative values crop, as in ``F.pad``). Shape: ``(*, H, W)`` to ``(*, H + top + bottom,
+    W + left + right)``."""
+
+    def __init__(self, padding, value):
+        super().__init__()
+        pads = (padding,) * 4 if isinstance(padding, numbers.Integral) and not isinstance(padding, bool) else padding
+        if not isinstance(pads, (tuple, list)) or len(pads) != 4 or not all(
+                isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in pads):
+            raise ShapeError(f"{type(self).__name__}: padding must be an int or 4 ints "
+                             f"(left, right, top, bottom), got {padding!r}")
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise DTypeError(f"{type(self).__name__}: value must be a number, got {value!r}")
+        self.padding, self.value = tuple(int(p) for p in pads), float(value)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, value=self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pad the last two dims with zeros (see :class:`ConstantPad2d`)."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"padding={self.padding}"
+
+
 class Flatten(Module):
     """Merge dims ``start_dim..end_dim``. Shape: ``(N, *)`` to ``(N, prod(*))`` by default."""
 
@@ -97,6 +172,30 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (one entry may be -1), the inverse of ``Flatten``.
+
+    Shape: ``(*, S, *)`` to ``(*, *unflattened_size, *)`` where ``prod(unflattened_size) == S``.
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+            raise DTypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in unflattened_size):
+            raise DTypeError(f"Unflatten: unflattened_size must be a tuple of ints, got {unflattened_size!r}")
+        if sum(s == -1 for s in unflattened_size) > 1 or any(s < -1 for s in unflattened_size):
+            raise ShapeError(f"Unflatten: unflattened_size {tuple(unflattened_size)} may hold one -1 and sizes >= 0")
+        self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in unflattened_size)
+
+    def forward(self, input):
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Embedding(Module):
@@ -123,7 +222,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight._data[self.padding_idx] = 0
 
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx)
@@ -143,26 +242,35 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", output_padding=0, device=None, dtype=None):
         super().__init__()
-        owner = type(self).__name__
-        self.in_channels = geometry.positive_int(owner, "in_channels", in_channels)
-        self.out_channels = geometry.positive_int(owner, "out_channels", out_channels)
-        self.groups = geometry.conv_groups(owner, groups, in_channels, out_channels)
-        if padding_mode != "zeros":
-            raise ShapeError(f"{owner}: padding_mode {padding_mode!r} is not supported; gradcnn pads with zeros")
-        self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding = geometry.conv_args(
-            owner, self.nd, kernel_size, stride, padding, dilation, output_padding=output_padding,
-            transposed=self.transposed)
-        if self.transposed:
-            shape = (in_channels, out_channels // groups) + self.kernel_size
+        self._configure(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, padding_mode,
+                        output_padding)
+        self.weight = _param(self._weight_shape(), dtype)
+        if bias:
+            self.bias = _param((out_channels,), dtype)
         else:
-            shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = _param(shape, dtype)
-        self.bias = _param((out_channels,), dtype) if bias else None
-        if not bias:
             self.register_parameter("bias", None)
         self.reset_parameters()
         if device is not None:
             self.to(device)
+
+    def _configure(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, padding_mode,
+                   output_padding):
+        """Check and keep the settings; ``in_channels`` None leaves it to the first input (lazy)."""
+        owner = type(self).__name__
+        self.in_channels = 0 if in_channels is None else geometry.positive_int(owner, "in_channels", in_channels)
+        self.out_channels = geometry.positive_int(owner, "out_channels", out_channels)
+        self.groups = geometry.conv_groups(owner, groups, self.in_channels, out_channels)
+        if padding_mode != "zeros":
+            raise ShapeError(f"{owner}: padding_mode {padding_mode!r} is not supported; gradcnn pads with zeros")
+        self.padding_mode = padding_mode
+        self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding = geometry.conv_args(
+            owner, self.nd, kernel_size, stride, padding, dilation, output_padding=output_padding,
+            transposed=self.transposed)
+
+    def _weight_shape(self):
+        if self.transposed:
+            return (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+        return (self.out_channels, self.in_channels // self.groups) + self.kernel_size
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -484,19 +592,50 @@ class Maxout(Module):
 
 
 class Dropout(Module):
-    """Zero elements with probability ``p`` in training, scaling the rest by ``1 / (1 - p)``."""
+    """Zero elements with probability ``p`` in training, scaling the rest by ``1 / (1 - p)``.
+    Shape: any."""
 
-    def __init__(self, p=0.5, inplace=False):  # noqa: ARG002 (PyTorch's signature)
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
-            raise ShapeError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = p
+        _check_p(type(self).__name__, p)
+        self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels with probability ``p`` in training, scaling the rest by ``1 / (1 - p)``.
+
+    Shape: ``(N, C, L)`` or ``(C, L)``, same shape out.
+    """
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels with probability ``p`` in training, scaling the rest by ``1 / (1 - p)``.
+
+    Shape: ``(N, C, H, W)``, same shape out (a 3-D input is read as ``(N, C, L)``, with PyTorch's
+    warning).
+    """
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of every position. Shape: ``(N, C, H, W)`` or ``(C, H, W)``."""
+
+    def forward(self, input):
+        _tensor_input("Softmax2d", input)
+        if input.ndim not in (3, 4):
+            raise ShapeError(f"Softmax2d: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
+        return F.softmax(input, -3)
 
 
 # -- normalization ------------------------------------------------------------------------------
@@ -506,29 +645,28 @@ class _BatchNorm(Module):
     expected_dims = (2, 4)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
-        owner = type(self).__name__
-        self.num_features = geometry.positive_int(owner, "num_features", num_features)
-        self.eps, self.momentum = eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = _param((num_features,), dtype)
-            self.bias = _param((num_features,), dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._configure(num_features, eps, momentum, affine, track_running_stats)
+        _affine(self, (num_features,), dtype, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype or np.float32))
             self.register_buffer("running_var", ones(num_features, dtype=dtype or np.float32))
             self.register_buffer("num_batches_tracked", zeros(1, dtype=np.int64).reshape(()))
         else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
         self.reset_parameters()
         if device is not None:
             self.to(device)
+
+    def _configure(self, num_features, eps, momentum, affine, track_running_stats):
+        """Check and keep the settings; ``num_features`` None leaves it to the first input (lazy)."""
+        owner = type(self).__name__
+        self.num_features = 0 if num_features is None else geometry.positive_int(owner, "num_features", num_features)
+        _check_eps(owner, eps)
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -538,19 +676,21 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
-    def forward(self, input):
+    def _check_input_dims(self, input):
+        _tensor_input(type(self).__name__, input)
         if input.ndim not in self.expected_dims:
             dims = " or ".join(f"{d}-D" for d in self.expected_dims)
             raise ShapeError(f"{type(self).__name__}: expected {dims} input, got shape {input.shape}")
+
+    def forward(self, input):
+        self._check_input_dims(input)
         momentum = self.momentum
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
             with no_grad():
-                self.num_batches_tracked.data[...] += 1
+                self.num_batches_tracked._data[...] += 1
             if momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.item())
         track = self.training and self.track_running_stats
@@ -568,6 +708,8 @@ class _BatchNorm(Module):
     def extra_repr(self):
         rest = _settings(eps=(self.eps, 1e-5), momentum=(self.momentum, 0.1), affine=(self.affine, True),
                          track_running_stats=(self.track_running_stats, True))
+        if self.affine and self.bias is None:
+            rest += (", " if rest else "") + "bias=False"
         return f"{self.num_features}" + (", " + rest if rest else "")
 
 
@@ -586,6 +728,71 @@ class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
 
 
+class LayerNorm(Module):
+    """Normalize each sample over its last ``len(normalized_shape)`` dims, then (with
+    ``elementwise_affine``) multiply by ``weight`` (ones) and add ``bias`` (zeros), both of
+    ``normalized_shape``.
+
+    Shape: ``(*, *normalized_shape)``, same shape out.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = F._normalized_shape_arg("LayerNorm", normalized_shape)
+        _check_eps("LayerNorm", eps)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        _affine(self, self.normalized_shape, dtype, elementwise_affine, bias)
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self):
+        _reset_affine(self)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        rest = _settings(eps=(self.eps, 1e-5), elementwise_affine=(self.elementwise_affine, True))
+        if self.elementwise_affine and self.bias is None:
+            rest += (", " if rest else "") + "bias=False"
+        return f"{self.normalized_shape}" + (", " + rest if rest else "")
+
+
+class GroupNorm(Module):
+    """Normalize each sample over groups of ``num_channels // num_groups`` channels (and all their
+    positions), then (with ``affine``) scale and shift per channel by ``weight`` (ones) and ``bias``
+    (zeros).
+
+    Shape: ``(N, C, *)`` with ``C == num_channels``, same shape out.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        self.num_groups = geometry.positive_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = geometry.positive_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ShapeError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        _check_eps("GroupNorm", eps)
+        self.eps, self.affine = eps, affine
+        _affine(self, (num_channels,), dtype, affine, bias)
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self):
+        _reset_affine(self)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        rest = _settings(eps=(self.eps, 1e-5), affine=(self.affine, True))
+        if self.affine and self.bias is None:
+            rest += (", " if rest else "") + "bias=False"
+        return f"{self.num_groups}, {self.num_channels}" + (", " + rest if rest else "")
+
+
 class LocalResponseNorm(Module):
     """AlexNet's normalization across ``size`` neighbouring channels. Shape: ``(N, C, *)``, same out."""
 
@@ -599,3 +806,217 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+# -- resampling ---------------------------------------------------------------------------------
+
+
+class Upsample(Module):
+    """Resize the spatial dims to ``size`` or by ``scale_factor`` with ``F.interpolate``: modes
+    ``nearest`` (default), ``nearest-exact``, ``linear`` (3-D input), ``bilinear`` (4-D input) and
+    ``area``, ``align_corners`` for the linear ones.
+
+    Shape: ``(N, C, L)`` or ``(N, C, H, W)`` to the same with resized spatial dims.
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
+        super().__init__()
+        F._interpolate_config(type(self).__name__, size, scale_factor, mode, align_corners, recompute_scale_factor)
+        self.size = tuple(size) if isinstance(size, list) else size
+        if isinstance(scale_factor, (tuple, list)):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = None if scale_factor is None else float(scale_factor)
+        self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self):
+        shown = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{shown}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(size, scale_factor, mode="nearest")``. Shape: ``(N, C, H, W)`` in and out."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode="bilinear", align_corners=True)``. Shape: ``(N, C, H, W)``
+    in and out."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# -- lazy layers ----------------------------------------------------------------------------------
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """``Linear`` whose ``in_features`` is the last dim of its first input."""
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        self._lazy_init()
+        self.in_features = 0
+        self.out_features = geometry.positive_int(type(self).__name__, "out_features", out_features)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        _tensor_input(type(self).__name__, input)
+        if self.has_uninitialized_params():
+            if input.ndim < 1:
+                raise ShapeError(f"{type(self).__name__}: expected input (*, in_features), got a 0-d tensor")
+            self.in_features = geometry.positive_int(type(self).__name__, "in_features", input.shape[-1])
+            self.weight.materialize((self.out_features, self.in_features))
+            if self.bias is not None:
+                self.bias.materialize((self.out_features,))
+            self.reset_parameters()
+        else:  # loaded from a state dict
+            self.in_features = self.weight.shape[1]
+
+
+class _LazyConvNd(LazyModuleMixin):
+    def __init__(self, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                 output_padding, device, dtype):
+        self._lazy_init()
+        self._configure(None, out_channels, kernel_size, stride, padding, dilation, groups, padding_mode,
+                        output_padding)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        owner = type(self).__name__
+        _tensor_input(owner, input)
+        if self.has_uninitialized_params():
+            if input.ndim not in (self.nd + 1, self.nd + 2):
+                raise ShapeError(
+                    f"{owner}: expected {self.nd + 1}-D (unbatched) or {self.nd + 2}-D (batched) input, "
+                    f"got shape {input.shape}"
+                )
+            channels = input.shape[1] if input.ndim == self.nd + 2 else input.shape[0]
+            self.in_channels = geometry.positive_int(owner, "in_channels", channels)
+            geometry.conv_groups(owner, self.groups, self.in_channels, self.out_channels)
+            self.weight.materialize(self._weight_shape())
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+        else:  # loaded from a state dict
+            shape = self.weight.shape
+            self.in_channels = shape[0] if self.transposed else shape[1] * self.groups
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):
+    """``Conv1d`` whose ``in_channels`` is dim 1 of its first input (dim 0 if unbatched)."""
+
+    cls_to_become = Conv1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, 0,
+                         device, dtype)
+
+
+class LazyConv2d(_LazyConvNd, Conv2d):
+    """``Conv2d`` whose ``in_channels`` is dim 1 of its first input (dim 0 if unbatched)."""
+
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, 0,
+                         device, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvNd, ConvTranspose1d):
+    """``ConvTranspose1d`` whose ``in_channels`` is dim 1 of its first input (dim 0 if unbatched)."""
+
+    cls_to_become = ConvTranspose1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         output_padding, device, dtype)
+
+
+class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
+    """``ConvTranspose2d`` whose ``in_channels`` is dim 1 of its first input (dim 0 if unbatched)."""
+
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         output_padding, device, dtype)
+
+
+class _LazyBatchNorm(LazyModuleMixin):
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
+                 *, bias=True):
+        self._lazy_init()
+        self._configure(None, eps, momentum, affine, track_running_stats)
+        if affine:
+            self.weight = UninitializedParameter(device=device, dtype=dtype)
+            if bias:
+                self.bias = UninitializedParameter(device=device, dtype=dtype)
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", UninitializedBuffer(device=device, dtype=dtype))
+            self.register_buffer("running_var", UninitializedBuffer(device=device, dtype=dtype))
+            count = zeros(1, dtype=np.int64).reshape(())
+            self.register_buffer("num_batches_tracked", count if device is None else count.to(device))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        self._check_input_dims(input)
+        if self.has_uninitialized_params():
+            self.num_features = geometry.positive_int(type(self).__name__, "num_features", input.shape[1])
+            for t in (self.weight, self.bias, self.running_mean, self.running_var):
+                if t is not None:
+                    t.materialize((self.num_features,))
+            self.reset_parameters()
+        else:  # loaded from a state dict, or nothing to size (no affine, no running statistics)
+            known = [t for t in (self.weight, self.running_mean) if t is not None]
+            self.num_features = known[0].shape[0] if known else input.shape[1]
+
+
+class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
+    """``BatchNorm1d`` whose ``num_features`` is dim 1 of its first input."""
+
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
+    """``BatchNorm2d`` whose ``num_features`` is dim 1 of its first input."""
+
+    cls_to_become = BatchNorm2d

@@ -38,7 +38,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         return Tensor(0.0)
     check_devices("clip_grad_norm_", *((f"gradient {i}", g) for i, g in enumerate(grads)))
     xp = get_array_module(grads[0])
-    norms = xp.stack([_vector_norm(xp, g.data, norm_type) for g in grads])
+    norms = xp.stack([_vector_norm(xp, g._data, norm_type) for g in grads])
     total = _vector_norm(xp, norms, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise ShapeError(
@@ -48,5 +48,5 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         )
     coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)
     for g in grads:
-        g.data *= coef
+        g._data *= coef
     return Tensor._make(xp.asarray(total))

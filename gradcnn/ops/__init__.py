@@ -6,7 +6,7 @@ table is the whole list, so a reader can see every method a tensor has in one pl
 
 from ..tensor import Tensor
 from .activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
-from .dropout import dropout
+from .dropout import dropout, dropout1d, dropout2d
 from .elementwise import (
     CONVERSIONS, abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, log1p, lt, maximum, minimum, mul, ne,
     neg, pow, relu, sigmoid, sign, sqrt, square, sub, tanh, to_device, where,
@@ -15,7 +15,7 @@ from .linalg import embedding, linear, matmul
 from .loss import (
     binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss,
 )
-from .norm import batch_norm, local_response_norm
+from .norm import batch_norm, group_norm, layer_norm, local_response_norm
 from .reduction import (
     amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var,
 )
@@ -23,8 +23,22 @@ from .shape import (
     broadcast_to, cat, chunk, clone, copy_, expand, flatten, getitem, index_put, pad, permute, reshape,
     setitem, split, squeeze, stack, sum_to, transpose, unsqueeze, view,
 )
+from .elementwise import (
+    acos, asin, atan, ceil, cos, cosh, floor, isfinite, isinf, isnan, logical_not, masked_fill, reciprocal,
+    round, rsqrt, sin, sinh, tan, trunc,
+)
+from .linalg import bmm, dot, mm, outer
+from .methods import METHODS as _OTHER_METHODS
+from .reduction import cumsum, norm, sort, topk
+from .shape import flip, gather, meshgrid, one_hot, repeat, scatter, scatter_add, t, unflatten
+from .upsample import interpolate
 
 __all__ = [
+    "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor", "gather",
+    "isfinite", "isinf", "isnan", "logical_not", "masked_fill", "meshgrid", "mm", "norm", "one_hot", "outer",
+    "reciprocal", "repeat", "round", "rsqrt", "scatter", "scatter_add", "sin", "sinh", "sort", "t", "tan",
+    "topk", "trunc", "unflatten",
+    "dropout1d", "dropout2d", "group_norm", "interpolate", "layer_norm",
     "abs", "add", "amax", "amin", "argmax", "argmin", "batch_norm",
     "binary_cross_entropy_with_logits", "broadcast_to", "cast", "cat", "chunk", "clamp", "clone",
     "cross_entropy", "div", "dropout", "elu", "embedding", "eq", "exp", "expand", "flatten", "ge", "getitem",
@@ -77,6 +91,24 @@ _METHODS = {
     # moves and casts
     **CONVERSIONS,
 }
+
+_METHODS.update({
+    # comparisons and predicates by name
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "isnan": isnan, "isinf": isinf,
+    "isfinite": isfinite, "logical_not": logical_not,
+    # more elementwise
+    "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan, "sinh": sinh,
+    "cosh": cosh, "reciprocal": reciprocal, "rsqrt": rsqrt, "floor": floor, "ceil": ceil, "round": round,
+    "trunc": trunc, "masked_fill": masked_fill,
+    # linear algebra, reductions, shape
+    "dot": dot, "mm": mm, "bmm": bmm, "outer": outer, "norm": norm, "sort": sort, "topk": topk,
+    "cumsum": cumsum, "gather": gather, "scatter": scatter, "scatter_add": scatter_add,
+    "unflatten": unflatten, "flip": flip, "repeat": repeat, "t": t,
+    "view_as": lambda self, other: view(self, other.shape),
+    "reshape_as": lambda self, other: reshape(self, other.shape),
+    "expand_as": lambda self, other: expand(self, other.shape),
+    **_OTHER_METHODS,
+})
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -54,7 +54,7 @@ def prelu(input, weight):
         )
     # A single slope becomes 0-d, so that it broadcasts without adding a dim to a 0-d input.
     weight = reshape(weight, (1, channels) + (1,) * (input.ndim - 2) if weight.shape[0] > 1 else ())
-    return where(input.data > 0, input, weight * input)
+    return where(input._data > 0, input, weight * input)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -67,15 +67,15 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
         return leaky_relu(input, (lower + upper) / 2)
     # Drawn on the CPU from the seeded generator, so a seed gives the same slopes on every device.
     slope = _random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
-    if type(input.data) is not np.ndarray:
+    if type(input._data) is not np.ndarray:
         slope = to_device(slope, input.device)
-    return where(input.data >= 0, input, input * slope)
+    return where(input._data >= 0, input, input * slope)
 
 
 def elu(input, alpha=1.0):
     """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere."""
     _float_input(input, "elu")
-    pos = input.data > 0
+    pos = input._data > 0
     negative = where(pos, 0.0, input)
     return where(pos, input, (exp(negative) - 1.0) * alpha)
 

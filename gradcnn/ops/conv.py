@@ -170,6 +170,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     in_sizes = tuple(input.shape[2:])
     pads = geometry.resolve_padding(padding, in_sizes, kernel, stride, dilation)
     out = geometry.conv_output_sizes(op, in_sizes, kernel, stride, pads, dilation)
+    geometry.check_fits(op, "the output", (input.shape[0], out_channels) + tuple(out), input.dtype.itemsize)
     geom = _plan(nd, in_sizes, kernel, stride, pads, dilation, groups, out)
     if nd == 1:
         x = reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
@@ -204,6 +205,7 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
     )
     in_sizes = tuple(input.shape[2:])
     out_sizes = geometry.conv_transpose_output_sizes(op, in_sizes, kernel, stride, padding, output_padding, dilation)
+    geometry.check_fits(op, "the output", (input.shape[0], out_channels) + tuple(out_sizes), input.dtype.itemsize)
     # The convolution this transposes maps out_sizes back to in_sizes.
     geom = _plan(nd, out_sizes, kernel, stride, tuple((p, p) for p in padding), dilation, groups, in_sizes)
     x, w = input, weight

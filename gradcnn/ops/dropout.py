@@ -1,8 +1,16 @@
 """Dropout: zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``, so the
 expected value is unchanged; the identity in eval. The mask comes from the seeded generator, drawn on
-the CPU and moved to the input's device: one seed gives the same mask on every device."""
+the CPU and moved to the input's device: one seed gives the same mask on every device.
+
+``dropout1d`` and ``dropout2d`` drop whole channels: one draw per (sample, channel), broadcast over
+the positions, with PyTorch's shape rules (``dropout1d``: ``(C, L)`` or ``(N, C, L)``;
+``dropout2d``: ``(N, C, H, W)``, and, with PyTorch's warnings, ``(N, C, L)`` read as 1-D channels and
+any other input of at least 2 dims as ``(N, C, *)``). Dropping multiplies by zero, so a NaN in a
+dropped element stays NaN, as in PyTorch.
+"""
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -11,23 +19,79 @@ from ..backends import to_device
 from ..errors import ShapeError
 from .shape import as_tensor_arg
 
-__all__ = ["dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d"]
+
+
+def _check_p(op, p):
+    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ShapeError(f"{op}: p must be a probability in [0, 1], got {p!r}")
+
+
+def _masked(input, p, mask_shape, inplace, op):
+    """``input`` times a keep-mask of ``mask_shape`` (broadcast) over ``1 - p``."""
+    if p == 1.0:
+        out = input * 0.0
+    else:
+        keep = _random.generator().random(mask_shape) >= p
+        mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
+        if type(input._data) is not np.ndarray:
+            mask = to_device(mask, input.device)
+        out = input * mask
+    return input._assign(out, f"{op}(inplace=True)") if inplace else out
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """``input * mask / (1 - p)`` in training; ``inplace=True`` writes the result into ``input``
     (refused, as in PyTorch, for a leaf that requires grad)."""
     as_tensor_arg(input, "dropout")
-    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ShapeError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    _check_p("dropout", p)
     if not training or p == 0.0:
         return input
-    if p == 1.0:
-        out = input * 0.0
-    else:
-        keep = _random.generator().random(input.shape) >= p
-        mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
-        if type(input._data) is not np.ndarray:
-            mask = to_device(mask, input.device)
-        out = input * mask
-    return input._assign(out, "dropout(inplace=True)") if inplace else out
+    return _masked(input, p, input.shape, inplace, "dropout")
+
+
+def _channels(input, p, training, inplace, op, batched):
+    if not training or p == 0.0:
+        return input
+    lead = input.shape[:2] if batched else input.shape[:1]
+    return _masked(input, p, lead + (1,) * (input.ndim - len(lead)), inplace, op)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of ``(N, C, L)`` (or unbatched ``(C, L)``) input with probability ``p``,
+    scaling the others by ``1 / (1 - p)``."""
+    as_tensor_arg(input, "dropout1d")
+    _check_p("dropout1d", p)
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"dropout1d: expected 2-D (C, L) or 3-D (N, C, L) input, got shape {input.shape}; "
+            "dropout1d drops channels of inputs with one spatial dim"
+        )
+    return _channels(input, p, training, inplace, "dropout1d", input.ndim == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of ``(N, C, H, W)`` input with probability ``p``, scaling the others by
+    ``1 / (1 - p)``. As in PyTorch, a 3-D input is read as ``(N, C, L)`` (with a warning: use
+    ``dropout1d``), and other inputs of at least 2 dims as ``(N, C, *)`` (with a warning)."""
+    as_tensor_arg(input, "dropout2d")
+    _check_p("dropout2d", p)
+    if input.ndim == 3:
+        warnings.warn(
+            f"dropout2d: got a 3-D input {input.shape}; as PyTorch does, it is read as (N, C, L) and "
+            "1-D channels are dropped. Use dropout1d for that, or add a batch dim to an unbatched "
+            "(C, H, W) input",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif input.ndim != 4:
+        if input.ndim < 2:
+            raise ShapeError(f"dropout2d: input must have at least 2 dims (N, C, *), got shape {input.shape}")
+        warnings.warn(
+            f"dropout2d: got a {input.ndim}-D input {input.shape}, where (N, C, H, W) is expected; "
+            "channels (dim 1) are dropped, as PyTorch does for now. Use dropout for elementwise "
+            "dropout",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _channels(input, p, training, inplace, "dropout2d", True)

@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..backends import device_of, get_array_module, is_array, is_cuda_array, parse_device
 from ..backends import to_device as _move  # arrays; ``to_device`` below is the differentiable op
 from ..errors import DeviceError, DTypeError, ShapeError
-from ..tensor import Tensor, check_devices, resolve_dtype
+from ..tensor import DEFAULT_DTYPE, Tensor, check_devices, resolve_dtype
 from .shape import sum_to
 
 __all__ = [
@@ -76,16 +76,81 @@ def _check_operand(op, other):
 _FAST = (Tensor, float, int)
 
 
-def _binary(cls, op, a, b):
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_DEFAULT_OF_CATEGORY = {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: DEFAULT_DTYPE}
+
+
+def _operand_rank(x):
+    """(category, priority, dtype) of an operand under PyTorch's promotion: a tensor with dims
+    outranks a 0-d tensor, which outranks a Python number, within one category."""
+    if isinstance(x, bool):
+        return 0, 0, _DEFAULT_OF_CATEGORY[0]
+    if isinstance(x, numbers.Integral):
+        return 1, 0, _DEFAULT_OF_CATEGORY[1]
+    if isinstance(x, numbers.Real) and not isinstance(x, np.generic):
+        return 2, 0, _DEFAULT_OF_CATEGORY[2]
+    arr = x._data if isinstance(x, Tensor) else x
+    dt = np.dtype(arr.dtype)
+    return _CATEGORY.get(dt.kind, 2), 2 if getattr(arr, "ndim", 0) else 1, dt
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives an elementwise op on ``operands`` (Tensors, arrays, numbers): the
+    highest category (bool < integer < floating) wins; within it, tensors with dims outrank 0-d
+    tensors, which outrank numbers; numbers alone give the default dtype of their category
+    (int64, or float32 for floats)."""
+    ranks = [_operand_rank(x) for x in operands]
+    top = max(r[0] for r in ranks)
+    best = max(r[1] for r in ranks if r[0] == top)
+    if best == 0:
+        return _DEFAULT_OF_CATEGORY[top]
+    return np.result_type(*[r[2] for r in ranks if r[0] == top and r[1] == best])
+
+
+def _promoted(a, b, floating):
+    """``a`` and ``b`` converted so that NumPy computes in PyTorch's result dtype (and in a
+    floating one when ``floating``, as true division needs)."""
+    dt = result_type(a, b)
+    if floating and dt.kind != "f":
+        dt = DEFAULT_DTYPE
+    return _to_dtype_operand(a, dt), _to_dtype_operand(b, dt)
+
+
+def _to_dtype_operand(x, dt):
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dt else cast(x, dt)
+    if isinstance(x, np.ndarray) or is_cuda_array(x) or isinstance(x, np.generic):
+        return x if x.dtype == dt else x.astype(dt)
+    return x  # a Python number is weak in NumPy: it takes the array's dtype
+
+
+def _needs_promotion(a, b, floating):
+    """False for the common cases where NumPy already gives PyTorch's dtype."""
     ta, tb = type(a), type(b)
     if ta is tb is Tensor:
-        da, db = a.data, b.data
+        da, db = a._data.dtype, b._data.dtype
+        return da != db or (floating and da.kind != "f")
+    if ta is Tensor and tb in (float, int):
+        kind = a._data.dtype.kind
+        return not (kind == "f" or (tb is int and kind in "iu" and not floating))
+    if tb is Tensor and ta in (float, int):
+        kind = b._data.dtype.kind
+        return not (kind == "f" or (ta is int and kind in "iu" and not floating))
+    return True
+
+
+def _binary(cls, op, a, b, floating=False):
+    ta, tb = type(a), type(b)
+    if ta is tb is Tensor:
+        da, db = a._data, b._data
         if type(da) is not type(db) or (type(da) is not np.ndarray and da.device.id != db.device.id):
             raise DeviceError(f"{op}: operands are on different devices ({a.device} and {b.device})")
     elif ta not in _FAST or tb not in _FAST:  # the common cases skip the slower checks
         _check_operand(op, a)
         _check_operand(op, b)
         check_devices(op, ("input", a), ("other", b))
+    if _needs_promotion(a, b, floating):
+        a, b = _promoted(a, b, floating)
     try:
         return cls.apply(a, b)
     except ValueError:
@@ -175,7 +240,7 @@ class Pow(Function):
         if nb:
             # d(a^b)/db = a^b log a; define it as 0 where a == 0 (the limit along b > 0).
             if isinstance(a, Tensor):
-                log_a = log(where(a.data > 0, a, 1.0))
+                log_a = log(where(a._data > 0, a, 1.0))
             else:  # a number (saved as itself)
                 log_a = math.log(a) if a > 0 else 0.0
             gb = sum_to(g * y * log_a, b.shape)
@@ -263,9 +328,8 @@ class Clamp(_Masked):
 class Relu(_Masked):
     @staticmethod
     def forward(ctx, x):
-        pos = x > 0
-        ctx.slope = pos.astype(x.dtype)
-        return get_array_module(x).where(pos, x, 0).astype(x.dtype, copy=False)
+        ctx.slope = (x > 0).astype(x.dtype)
+        return get_array_module(x).maximum(x, x.dtype.type(0))  # NaN stays NaN, as in PyTorch
 
 
 class _Select(Function):
@@ -302,8 +366,10 @@ class Minimum(_Select):
 
 class Where(Function):
     @staticmethod
-    def forward(ctx, a, b, *, cond):
+    def forward(ctx, a, b, *, cond, watch=()):
         ctx.cond = cond
+        if watch:
+            ctx.watch(*watch)
         ctx.shapes = (_shape(a), _shape(b))
         return get_array_module(cond).where(cond, a, b)
 
@@ -365,6 +431,54 @@ class ToDevice(Function):
         return to_device(g, ctx.in_device)
 
 
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * cos(x)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * sin(x)
+
+
+class Asin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arcsin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / sqrt(1.0 - x * x)
+
+
+class Atan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1.0 + x * x)
+
+
 # -- public functions ---------------------------------------------------------------------------
 
 
@@ -388,7 +502,7 @@ def mul(input, other):
 
 def div(input, other):
     """``input / other`` (true division), broadcasting."""
-    return _binary(Div, "div", input, other)
+    return _binary(Div, "div", input, other, floating=True)
 
 
 def neg(input):
@@ -443,7 +557,9 @@ def tanh(input):
 
 
 def relu(input):
-    """``max(input, 0)``; its gradient at 0 is 0."""
+    """``max(input, 0)``; its gradient at 0 is 0, and NaN stays NaN."""
+    if not isinstance(input, Tensor):
+        raise DTypeError(f"relu: input must be a Tensor, got {type(input).__name__}")
     return Relu.apply(input)
 
 
@@ -471,21 +587,24 @@ def minimum(input, other):
 
 def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = condition._data if isinstance(condition, Tensor) else condition
     if not is_array(cond):
         cond = np.asarray(cond)
     if cond.dtype != np.bool_:
         raise DTypeError(f"where: condition must be a bool tensor, got {cond.dtype.name}")
     if type(cond) is np.ndarray and not isinstance(condition, Tensor):
         # A NumPy mask (or list) is a constant, like an index: it goes to the operands' device.
-        on_gpu = [t for t in (input, other) if isinstance(t, Tensor) and type(t.data) is not np.ndarray]
+        on_gpu = [t for t in (input, other) if isinstance(t, Tensor) and type(t._data) is not np.ndarray]
         if on_gpu:
             cond = _move(cond, on_gpu[0].device)
     _check_operand("where", input)
     _check_operand("where", other)
     check_devices("where", ("condition", cond), ("input", input), ("other", other))
+    if _needs_promotion(input, other, False):
+        input, other = _promoted(input, other, False)
+    watch = (condition,) if isinstance(condition, Tensor) else ()
     try:
-        return Where.apply(input, other, cond=cond)
+        return Where.apply(input, other, cond=cond, watch=watch)
     except ValueError:
         _check_broadcast("where", cond.shape, _shape(input), _shape(other))
         raise
@@ -498,7 +617,7 @@ def cast(input, dtype):
     if input.dtype == dtype:
         return input
     if dtype.kind != "f":
-        return Tensor._make(input.data.astype(dtype))
+        return Tensor._make(input._data.astype(dtype))
     return Cast.apply(input, dtype=dtype)
 
 
@@ -551,13 +670,13 @@ CONVERSIONS = {
 
 def sign(input):
     """-1, 0 or 1 per element (not differentiable: the result never requires grad)."""
-    return Tensor._make(get_array_module(input.data).sign(input.data))
+    return Tensor._make(get_array_module(input._data).sign(input._data))
 
 
 def _compare(ufunc_name):
     def compare(input, other):
-        a = input.data if isinstance(input, Tensor) else input
-        b = other.data if isinstance(other, Tensor) else other
+        a = input._data if isinstance(input, Tensor) else input
+        b = other._data if isinstance(other, Tensor) else other
         if type(a) is not type(b):
             check_devices(ufunc_name, ("input", a), ("other", b))
         return Tensor._make(getattr(get_array_module(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
@@ -573,3 +692,110 @@ gt = _compare("greater")
 ge = _compare("greater_equal")
 eq = _compare("equal")
 ne = _compare("not_equal")
+
+
+# -- trigonometric and hyperbolic functions (sin, cos, asin, atan are primitives) ----------------
+
+
+def sin(input):
+    return _unary(Sin, input, "sin")
+
+
+def cos(input):
+    return _unary(Cos, input, "cos")
+
+
+def tan(input):
+    """``sin / cos``: a composite."""
+    input = _unary_input(input, "tan")
+    return sin(input) / cos(input)
+
+
+def asin(input):
+    return _unary(Asin, input, "asin")
+
+
+def acos(input):
+    """``pi / 2 - asin``: a composite."""
+    return neg(asin(input)) + math.pi / 2
+
+
+def atan(input):
+    return _unary(Atan, input, "atan")
+
+
+def sinh(input):
+    input = _unary_input(input, "sinh")
+    return (exp(input) - exp(neg(input))) * 0.5
+
+
+def cosh(input):
+    input = _unary_input(input, "cosh")
+    return (exp(input) + exp(neg(input))) * 0.5
+
+
+def reciprocal(input):
+    return div(1.0, _unary_input(input, "reciprocal"))
+
+
+def rsqrt(input):
+    return div(1.0, sqrt(input))
+
+
+def _unary_input(x, op):
+    """``x`` checked to be a Tensor, as a floating one (integers compute in the default dtype)."""
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    return x if x.dtype.kind == "f" else cast(x, DEFAULT_DTYPE)
+
+
+# -- rounding and predicates: piecewise constant, so not differentiable --------------------------
+
+
+def _constant(ufunc_name, doc, floating_only=False):
+    def fn(input):
+        if not isinstance(input, Tensor):
+            raise DTypeError(f"{ufunc_name}: expected a Tensor, got {type(input).__name__}")
+        data = input._data
+        if floating_only and data.dtype.kind != "f":
+            return Tensor._make(data.copy())
+        return Tensor._make(getattr(get_array_module(data), ufunc_name)(data))
+
+    fn.__name__ = ufunc_name
+    fn.__doc__ = doc
+    return fn
+
+
+floor = _constant("floor", "Elementwise floor (integers are returned unchanged).", True)
+ceil = _constant("ceil", "Elementwise ceiling (integers are returned unchanged).", True)
+trunc = _constant("trunc", "Elementwise truncation toward zero (integers unchanged).", True)
+isnan = _constant("isnan", "Where ``input`` is NaN, as a bool tensor.")
+isinf = _constant("isinf", "Where ``input`` is infinite, as a bool tensor.")
+isfinite = _constant("isfinite", "Where ``input`` is finite, as a bool tensor.")
+logical_not = _constant("logical_not", "Elementwise NOT of the truth values, as a bool tensor.")
+
+
+def round(input, *, decimals=0):
+    """Round half to even, as PyTorch (and NumPy) do; integers are returned unchanged."""
+    if not isinstance(input, Tensor):
+        raise DTypeError(f"round: expected a Tensor, got {type(input).__name__}")
+    if input._data.dtype.kind != "f":
+        return Tensor._make(input._data.copy())
+    return Tensor._make(get_array_module(input._data).round(input._data, decimals))
+
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` where the bool ``mask`` (broadcast) holds: a composite of where."""
+    if not isinstance(input, Tensor):
+        raise DTypeError(f"masked_fill: input must be a Tensor, got {type(input).__name__}")
+    m = mask._data if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) != np.bool_:
+        raise DTypeError(f"masked_fill: mask must be a bool tensor, got {getattr(m, 'dtype', type(m).__name__)}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
+        value = cast(value, input.dtype)
+    elif isinstance(value, numbers.Number):
+        value = input._data.dtype.type(value)
+    out = where(mask, value, input)
+    return out if out.dtype == input.dtype else cast(out, input.dtype)

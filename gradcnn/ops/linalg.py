@@ -14,7 +14,7 @@ from ..tensor import Tensor, check_devices
 from .elementwise import where
 from .shape import _on_device_of, as_tensor_arg, getitem, reshape, sum_to, transpose
 
-__all__ = ["matmul", "linear", "embedding"]
+__all__ = ["matmul", "linear", "embedding", "dot", "mm", "bmm", "outer"]
 
 
 def _mT(t):
@@ -73,7 +73,7 @@ def matmul(input, other):
             f"matmul: batch dims {input.shape[:-2]} and {other.shape[:-2]} do not broadcast "
             f"(shapes {input.shape} and {other.shape})"
         ) from None
-    if type(input.data) is not np.ndarray or type(other.data) is not np.ndarray:
+    if type(input._data) is not np.ndarray or type(other._data) is not np.ndarray:
         check_devices("matmul", ("input", input), ("other", other))
     return MatMul.apply(input, other)
 
@@ -123,8 +123,8 @@ def linear(input, weight, bias=None):
                 f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
                 f"{weight.shape}"
             )
-    if type(input.data) is not np.ndarray or type(weight.data) is not np.ndarray or (
-        bias is not None and type(bias.data) is not np.ndarray
+    if type(input._data) is not np.ndarray or type(weight._data) is not np.ndarray or (
+        bias is not None and type(bias._data) is not np.ndarray
     ):  # the hottest op: all-CPU calls skip the general check
         check_devices("linear", ("input", input), ("weight", weight), ("bias", bias))
     return Linear.apply(input, weight, bias)
@@ -156,9 +156,45 @@ def embedding(input, weight, padding_idx=None):
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         bad = int(idx.min() if idx.min() < 0 else idx.max())
         raise IndexOutOfRangeError(f"embedding: index {bad} is outside [0, {num}) for weight {weight.shape}")
-    out = getitem(weight, (idx,), _checked=True)
+    out = getitem(weight, (idx,), _checked=True, _watch=(input,) if isinstance(input, Tensor) else ())
     if padding_idx is not None and out.requires_grad:
         # The same values, with the padding rows taken from a detached copy: no gradient reaches them.
         keep = (idx != (int(padding_idx) % num))[..., None]
         out = where(keep, out, out.detach())
     return out
+
+
+def _dims_exactly(op, n, **named):
+    for name, t in named.items():
+        if not isinstance(t, Tensor):
+            raise DTypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim != n:
+            raise ShapeError(f"{op}: {name} must be {n}-D, got shape {tuple(t.shape)}")
+
+
+def dot(input, other):
+    """The inner product of two 1-D tensors of one size."""
+    _dims_exactly("dot", 1, input=input, other=other)
+    if input.shape != other.shape:
+        raise ShapeError(f"dot: input has {input.shape[0]} elements but other has {other.shape[0]}")
+    return matmul(input, other)
+
+
+def mm(input, mat2):
+    """The product of two matrices."""
+    _dims_exactly("mm", 2, input=input, mat2=mat2)
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched matrix products of ``(b, n, m)`` and ``(b, m, p)``."""
+    _dims_exactly("bmm", 3, input=input, mat2=mat2)
+    if input.shape[0] != mat2.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: input {tuple(input.shape)}, mat2 {tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+def outer(input, vec2):
+    """``input[:, None] * vec2[None, :]`` for 1-D tensors."""
+    _dims_exactly("outer", 1, input=input, vec2=vec2)
+    return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))

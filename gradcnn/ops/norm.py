@@ -1,13 +1,23 @@
-"""Batch normalization, as a composite of reductions and elementwise ops (so it has second
-derivatives for free).
+"""Normalization layers' functions, as composites of reductions and elementwise ops (so they have
+second derivatives for free): batch, layer, group and local response normalization.
 
-Training normalizes with the batch statistics (biased variance) and updates the running
-statistics in place with ``momentum``, storing the *unbiased* variance there, as PyTorch does.
-Eval normalizes with the running statistics.
+Batch norm in training normalizes with the batch statistics (biased variance) and updates the
+running statistics in place with ``momentum``, storing the *unbiased* variance there, as PyTorch
+does; eval normalizes with the running statistics. Layer norm normalizes each sample over its last
+``len(normalized_shape)`` dims, group norm each sample over each group of channels (and all their
+positions); both use the biased variance and apply ``weight``/``bias`` elementwise (layer norm: of
+``normalized_shape``) or per channel (group norm).
+
+Edge cases follow PyTorch: an empty input gives an empty output (batch norm then leaves its running
+statistics alone); NaN spreads to every value normalized with it; batch norm in training refuses
+exactly one value per channel, group norm exactly one value in all (a batch of one sample with one
+value per group).
 """
 
+import math
 import numbers
 
+from .. import geometry
 from ..autograd.tape import no_grad
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, check_devices
@@ -16,17 +26,41 @@ from .pool import avg_pool2d
 from .reduction import mean
 from .shape import as_tensor_arg, pad, reshape
 
-__all__ = ["batch_norm", "local_response_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm", "normalized_shape_arg"]
 
 
-def _check_stat(t, name, channels, input):
+def _check_input(input, op, min_dims=2, layout="(N, C, *)"):
+    as_tensor_arg(input, op)
+    if input.ndim < min_dims:
+        raise ShapeError(f"{op}: input must be {layout}, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise DTypeError(f"{op}: input must be floating, got {input.dtype.name}")
+
+
+def _check_eps(op, eps):
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps >= 0:
+        raise ShapeError(f"{op}: eps must be a non-negative number, got {eps!r}")
+
+
+def _normalize(input, axes, eps):
+    """``((input - mean) / sqrt(var + eps), mean, var)`` over ``axes`` (kept as size 1), with the
+    biased variance; an empty input passes through, with no statistics (``None``)."""
+    if input._data.size == 0:
+        return input, None, None
+    mu = mean(input, axes, keepdim=True)
+    centered = input - mu
+    var = mean(centered * centered, axes, keepdim=True)
+    return centered / sqrt(var + eps), mu, var
+
+
+def _check_stat(t, name, channels, input, op="batch_norm"):
     if t is None:
         return
     if not isinstance(t, Tensor):
-        raise DTypeError(f"batch_norm: {name} must be a Tensor or None, got {type(t).__name__}")
+        raise DTypeError(f"{op}: {name} must be a Tensor or None, got {type(t).__name__}")
     if t.shape != (channels,):
         raise ShapeError(
-            f"batch_norm: {name} has shape {t.shape}, expected ({channels},): one entry per "
+            f"{op}: {name} has shape {t.shape}, expected ({channels},): one entry per "
             f"channel (dim 1) of the input {input.shape}"
         )
 
@@ -35,32 +69,27 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                momentum=0.1, eps=1e-5):
     """Normalize each channel (dim 1) of ``(N, C, *)`` input, then scale by ``weight`` and shift by
     ``bias`` (each ``(C,)``, optional). ``running_mean``/``running_var`` may be ``None`` in training."""
-    as_tensor_arg(input, "batch_norm")
-    if input.ndim < 2:
-        raise ShapeError(f"batch_norm: input must be (N, C, *), got shape {input.shape}")
-    if input.dtype.kind != "f":
-        raise DTypeError(f"batch_norm: input must be floating, got {input.dtype.name}")
+    _check_input(input, "batch_norm")
     channels = input.shape[1]
     stats = (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias))
     for name, t in stats:
         _check_stat(t, name, channels, input)
     check_devices("batch_norm", ("input", input), *stats)
-    if not isinstance(eps, numbers.Real) or eps < 0:
-        raise ShapeError(f"batch_norm: eps must be a non-negative number, got {eps!r}")
+    _check_eps("batch_norm", eps)
     axes = (0,) + tuple(range(2, input.ndim))
     bshape = (1, channels) + (1,) * (input.ndim - 2)
-    count = input.data.size // max(channels, 1)
+    count = input._data.size // max(channels, 1)
 
     if training:
-        if count <= 1:
+        if not eps > 0:
+            raise ShapeError(f"batch_norm: eps must be positive in training (as in PyTorch), got {eps!r}")
+        if count == 1:
             raise ShapeError(
                 f"batch_norm: training needs more than one value per channel, got input of shape "
                 f"{input.shape} ({count} per channel)"
             )
-        mu = mean(input, axes, keepdim=True)
-        centered = input - mu
-        var = mean(centered * centered, axes, keepdim=True)
-        if running_mean is not None or running_var is not None:
+        out, mu, var = _normalize(input, axes, eps)
+        if mu is not None and (running_mean is not None or running_var is not None):
             with no_grad():
                 if running_mean is not None:
                     running_mean.mul_(1.0 - momentum).add_(reshape(mu.detach(), (channels,)) * momentum)
@@ -70,9 +99,77 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         if running_mean is None or running_var is None:
             raise ShapeError("batch_norm: eval mode (training=False) needs running_mean and running_var")
-        centered = input - reshape(running_mean, bshape)
-        var = reshape(running_var, bshape)
-    out = centered / sqrt(var + eps)
+        out = (input - reshape(running_mean, bshape)) / sqrt(reshape(running_var, bshape) + eps)
+    if weight is not None:
+        out = out * reshape(weight, bshape)
+    if bias is not None:
+        out = out + reshape(bias, bshape)
+    return out
+
+
+def normalized_shape_arg(op, normalized_shape):
+    """``normalized_shape`` (an int, or a tuple or list of ints) as a non-empty tuple of
+    non-negative ints; ``nn.LayerNorm`` checks its argument with this function too."""
+    n = len(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else 1
+    shape = geometry.int_tuple(op, "normalized_shape", normalized_shape, n, minimum=0)
+    if not shape:
+        raise ShapeError(f"{op}: normalized_shape must name at least one dim, got {tuple(normalized_shape)}")
+    return shape
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize each sample over its last ``len(normalized_shape)`` dims (which must equal
+    ``normalized_shape``), then multiply by ``weight`` and add ``bias`` (each of
+    ``normalized_shape``, optional), as ``torch.nn.functional.layer_norm``."""
+    op = "layer_norm"
+    _check_input(input, op, 1, "at least 1-D")
+    shape = normalized_shape_arg(op, normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape or input.ndim < len(shape):
+        raise ShapeError(
+            f"{op}: normalized_shape {shape} must equal the last {len(shape)} dims of the input, "
+            f"got input of shape {input.shape}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise DTypeError(f"{op}: {name} must be a Tensor or None, got {type(t).__name__}")
+        if t is not None and t.shape != shape:
+            raise ShapeError(f"{op}: {name} has shape {t.shape}, expected normalized_shape {shape}")
+    check_devices(op, ("input", input), ("weight", weight), ("bias", bias))
+    _check_eps(op, eps)
+    out = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)[0]
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Split the channels of ``(N, C, *)`` input into ``num_groups`` groups and normalize each
+    sample over each group (its channels and positions), then scale by ``weight`` and shift by
+    ``bias`` (each ``(C,)``, optional), as ``torch.nn.functional.group_norm``."""
+    op = "group_norm"
+    _check_input(input, op)
+    num_groups = geometry.positive_int(op, "num_groups", num_groups)
+    n, channels = input.shape[:2]
+    if channels % num_groups:
+        raise ShapeError(
+            f"{op}: the input's {channels} channels (shape {input.shape}) do not split into "
+            f"num_groups={num_groups} equal groups"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        _check_stat(t, name, channels, input, op)
+    check_devices(op, ("input", input), ("weight", weight), ("bias", bias))
+    _check_eps(op, eps)
+    per_group = channels // num_groups * math.prod(input.shape[2:])
+    if n * per_group == 1:
+        raise ShapeError(
+            f"{op}: expected more than one value to normalize, got input of shape {input.shape} with "
+            f"num_groups={num_groups} (1 sample, 1 value per group)"
+        )
+    grouped = reshape(input, (n, num_groups, per_group))
+    out = reshape(_normalize(grouped, (2,), eps)[0], input.shape)
+    bshape = (1, channels) + (1,) * (input.ndim - 2)
     if weight is not None:
         out = out * reshape(weight, bshape)
     if bias is not None:
@@ -89,6 +186,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         raise ShapeError(f"local_response_norm: input must be (N, C, *) with at least 3 dims, got {input.shape}")
     if not isinstance(size, numbers.Integral) or size < 1:
         raise ShapeError(f"local_response_norm: size must be a positive int, got {size!r}")
+    if input._data.size == 0:
+        return input * 1.0  # an empty batch (or no channels): nothing to normalize
     n, c = input.shape[:2]
     squares = reshape(input * input, (n, 1, c, -1))
     squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))

@@ -130,6 +130,7 @@ def _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
     _check_input(input, op, nd)
     k, s, p, d = geometry.pool_args(op, nd, kernel_size, stride, padding, dilation)
     out = geometry.pool_output_sizes(op, tuple(input.shape[2:]), k, s, p, d, ceil_mode)
+    geometry.check_fits(op, "the output", tuple(input.shape[:2]) + tuple(out), input.dtype.itemsize)
     return k, s, p, d, out
 
 
@@ -237,6 +238,7 @@ def _adaptive_sizes(op, nd, input, output_size):
     out = tuple(n if o is None else o for o, n in zip(out, sizes))
     if any(n < 1 for n in sizes):
         raise ShapeError(f"{op}: input spatial size {sizes} must be at least 1 in every dim")
+    geometry.check_fits(op, "the output", tuple(input.shape[:2]) + tuple(out), input.dtype.itemsize)
     return sizes, out
 
 

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from .. import geometry
 from ..autograd.function import Function
 from ..backends import get_array_module, is_array, to_device
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
@@ -37,6 +38,15 @@ __all__ = [
     "copy_",
     "setitem",
     "as_tensor_arg",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "one_hot",
+    "unflatten",
+    "meshgrid",
+    "flip",
+    "repeat",
+    "t",
 ]
 
 
@@ -48,7 +58,7 @@ def as_tensor_arg(x, op, name="input"):
 
 def _shape_of(value):
     """The shape of an array, Tensor or number, without converting a CuPy array to NumPy."""
-    value = value.data if isinstance(value, Tensor) else value
+    value = value._data if isinstance(value, Tensor) else value
     return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
 
 
@@ -57,7 +67,7 @@ def _on_device_of(x, array, op, name):
     list, moves to a CUDA tensor's device; an array on another GPU, or a CuPy array for a CPU
     tensor, is a DeviceError, as is a Tensor on another device."""
     if type(array) is np.ndarray:
-        return array if type(x.data) is np.ndarray else to_device(array, x.device)
+        return array if type(x._data) is np.ndarray else to_device(array, x.device)
     check_devices(op, ("the tensor", x), (name, array))
     return array
 
@@ -110,7 +120,7 @@ def _resolve_shape(shape, numel, in_shape, op):
 
 def reshape(x, *shape):
     """``x`` with a new shape of the same number of elements; one size may be -1."""
-    shape = _resolve_shape(shape, x.data.size, x.shape, "reshape")
+    shape = _resolve_shape(shape, x._data.size, x.shape, "reshape")
     if shape == x.shape:
         return x
     return Reshape.apply(x, shape=shape)
@@ -266,14 +276,17 @@ def _is_basic(key):
     return all(k is None or k is Ellipsis or isinstance(k, (slice, numbers.Integral)) for k in key)
 
 
-def _norm_key(x, key, op):
-    """The subscript as a tuple NumPy understands, with Tensors turned into arrays, validated."""
+def _norm_key(x, key, op, tensors=None):
+    """The subscript as a tuple NumPy understands, with Tensors turned into arrays, validated;
+    the index Tensors are appended to ``tensors`` (for a version check in backward)."""
     key = key if isinstance(key, tuple) else (key,)
     out = []
     for k in key:
         if isinstance(k, Tensor):
             check_devices(op, ("the tensor", x), ("the index", k))
-            k = k.data
+            if tensors is not None:
+                tensors.append(k)
+            k = k._data
         elif isinstance(k, list):
             k = np.asarray(k) if k else np.zeros(0, dtype=np.intp)  # [] selects nothing, as in NumPy
         if isinstance(k, bool):
@@ -306,9 +319,11 @@ def _index_error(x, exc, op):
 
 class GetItem(Function):
     @staticmethod
-    def forward(ctx, x, *, key):
+    def forward(ctx, x, *, key, watch=()):
         ctx.in_shape = x.shape
         ctx.key = key
+        if watch:
+            ctx.watch(*watch)
         return x[key]
 
     @staticmethod
@@ -338,13 +353,15 @@ class IndexAdd(Function):
         return getitem(gg, ctx.key, _checked=True)
 
 
-def getitem(x, key, _checked=False):
-    """``x[key]``: ints, slices, None, Ellipsis, integer arrays and boolean masks, as NumPy."""
+def getitem(x, key, _checked=False, _watch=()):
+    """``x[key]``: ints, slices, None, Ellipsis, integer arrays and boolean masks, as NumPy. An
+    index Tensor changed in place before backward is an error, as in PyTorch."""
     if _checked:
-        return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key)
-    key = _norm_key(x, key, "getitem")
+        return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key, watch=_watch)
+    watch = []
+    key = _norm_key(x, key, "getitem", watch)
     try:
-        return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key)
+        return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key, watch=tuple(watch))
     except IndexError as exc:
         raise _index_error(x, exc, "getitem") from None
 
@@ -357,9 +374,11 @@ class IndexPut(Function):
     """A copy of ``x`` with ``value`` written at ``key``; the functional form of ``x[key] = value``."""
 
     @staticmethod
-    def forward(ctx, x, value, *, key):
+    def forward(ctx, x, value, *, key, watch=()):
         ctx.key = key
         ctx.value_shape = _shape_of(value)
+        if watch:
+            ctx.watch(*watch)
         out = x.copy()
         out[key] = value
         return out
@@ -377,13 +396,14 @@ class IndexPut(Function):
 
 def index_put(x, key, value):
     """A copy of ``x`` with ``value`` (broadcast) written at ``key``; ``x[key] = value`` uses it."""
-    key = _norm_key(x, key, "__setitem__")
+    watch = []
+    key = _norm_key(x, key, "__setitem__", watch)
     if isinstance(value, Tensor):
         check_devices("__setitem__", ("the tensor", x), ("the value", value))
     elif is_array(value):
         value = _on_device_of(x, value, "__setitem__", "the value")
     try:
-        region = get_array_module(x.data).empty(x.shape, dtype=np.bool_)[key].shape
+        region = get_array_module(x._data).empty(x.shape, dtype=np.bool_)[key].shape
     except IndexError as exc:
         raise _index_error(x, exc, "__setitem__") from None
     vshape = _shape_of(value)
@@ -396,7 +416,7 @@ def index_put(x, key, value):
             f"__setitem__: value of shape {vshape} cannot be broadcast to the indexed region of "
             f"shape {region} (tensor shape {x.shape})"
         )
-    return IndexPut.apply(x, value, key=key)
+    return IndexPut.apply(x, value, key=key, watch=tuple(watch))
 
 
 def setitem(x, key, value):
@@ -536,13 +556,28 @@ def pad(input, pad, mode="constant", value=0.0):
             f"pad: pad {pad} must hold (left, right) pairs for at most {input.ndim} dims "
             f"(input shape {input.shape})"
         )
-    if any(not isinstance(p, numbers.Integral) or p < 0 for p in pad):
-        raise ShapeError(f"pad: pad sizes must be non-negative ints, got {pad}")
+    if any(isinstance(p, bool) or not isinstance(p, numbers.Integral) for p in pad):
+        raise ShapeError(f"pad: pad sizes must be ints, got {pad}")
+    if value is None:
+        value = 0.0  # PyTorch's meaning of value=None
+    if not isinstance(value, numbers.Number):
+        raise DTypeError(f"pad: value must be a number, got {type(value).__name__}")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    for d, (lo, hi) in enumerate(widths):
+        if input.shape[d] + lo + hi < 0:
+            raise ShapeError(f"pad: padding ({lo}, {hi}) makes dim {d} of size {input.shape[d]} negative "
+                             f"({input.shape[d] + lo + hi}) for input shape {tuple(input.shape)}")
+    # Negative sizes crop, as in PyTorch: crop first, then pad what is positive.
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        input = getitem(input, tuple(slice(max(-lo, 0), input.shape[d] - max(-hi, 0))
+                                     for d, (lo, hi) in enumerate(widths)))
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if not any(lo or hi for lo, hi in widths):
         return input
+    geometry.check_fits("pad", "the output", tuple(n + lo + hi for n, (lo, hi) in zip(input.shape, widths)),
+                        input.dtype.itemsize)
     return Pad.apply(input, widths=tuple(widths), value=value)
 
 
@@ -559,3 +594,212 @@ class Clone(Function):
 def clone(x):
     """A copy of ``x`` with its own memory; gradients flow through."""
     return Clone.apply(x)
+
+
+# -- gather and scatter along a dim ---------------------------------------------------------------
+
+
+def _along(index, dim):
+    """The fancy-index tuple that picks ``x[..., index[i, j, k], ...]`` (``index`` at ``dim``, the
+    position itself elsewhere): what ``gather`` reads and ``scatter`` writes."""
+    xp = get_array_module(index)
+    grids = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (index.ndim - d - 1))
+             for d, n in enumerate(index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, x, *, dim, index, watch=()):
+        ctx.dim, ctx.index, ctx.in_shape = dim, index, x.shape
+        if watch:
+            ctx.watch(*watch)
+        return x[_along(index, dim)]
+
+    @staticmethod
+    def backward(ctx, g):
+        return GatherAdjoint.apply(g, dim=ctx.dim, index=ctx.index, shape=ctx.in_shape)
+
+
+class GatherAdjoint(Function):
+    """``zeros(shape)`` with ``g`` added at the gathered positions (repeats add up)."""
+
+    @staticmethod
+    def forward(ctx, g, *, dim, index, shape):
+        ctx.dim, ctx.index = dim, index
+        out = get_array_module(g).zeros(shape, dtype=g.dtype)
+        get_array_module(g).add.at(out, _along(index, dim), g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Gather.apply(gg, dim=ctx.dim, index=ctx.index)
+
+
+class Scatter(Function):
+    """A copy of ``x`` with ``src`` (cut to the index's shape) written at the scattered positions."""
+
+    @staticmethod
+    def forward(ctx, x, src, *, dim, index, watch=()):
+        ctx.dim, ctx.index = dim, index
+        ctx.src_shape = _shape_of(src)
+        if watch:
+            ctx.watch(*watch)
+        out = x.copy()
+        if hasattr(src, "shape") and src.ndim:
+            src = src[tuple(slice(0, n) for n in index.shape)]
+        out[_along(index, dim)] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = gs = None
+        if ctx.needs_input_grad[0]:
+            gx = Scatter.apply(g, 0.0, dim=ctx.dim, index=ctx.index)
+        if ctx.needs_input_grad[1]:
+            gs = Gather.apply(g, dim=ctx.dim, index=ctx.index)
+            if gs.shape != ctx.src_shape:
+                gs = pad(gs, [w for d in reversed(range(gs.ndim))
+                              for w in (0, ctx.src_shape[d] - gs.shape[d])])
+        return gx, gs
+
+
+def _gather_args(op, input, dim, index):
+    as_tensor_arg(input, op)
+    if not isinstance(index, Tensor):
+        raise DTypeError(f"{op}: index must be a Tensor, got {type(index).__name__}")
+    if index.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: index must be an integer tensor, got {index.dtype.name}")
+    check_devices(op, ("input", input), ("index", index))
+    d = _dim(dim, input.ndim, op)
+    if index.ndim != input.ndim:
+        raise ShapeError(f"{op}: index (shape {tuple(index.shape)}) must have as many dims as the "
+                         f"input (shape {tuple(input.shape)})")
+    for k in range(input.ndim):
+        if k != d and index.shape[k] > input.shape[k]:
+            raise ShapeError(f"{op}: index size {index.shape[k]} exceeds the input's {input.shape[k]} "
+                             f"in dim {k} (index {tuple(index.shape)}, input {tuple(input.shape)})")
+    idx = index._data
+    if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexOutOfRangeError(f"{op}: index {bad} is out of bounds for dim {d} of size {input.shape[d]}")
+    return d, idx.astype(np.intp, copy=False)
+
+
+def gather(input, dim, index):
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim=0`` (and so on), as PyTorch."""
+    d, idx = _gather_args("gather", input, dim, index)
+    return Gather.apply(input, dim=d, index=idx, watch=(index,))
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """A copy of ``input`` with ``src`` (or the number ``value``) written where ``index`` points
+    along ``dim``; ``reduce`` ('add' or 'multiply') is not supported (use scatter_add)."""
+    if reduce is not None:
+        raise ShapeError(f"scatter: reduce={reduce!r} is not supported; use scatter_add for 'add'")
+    if (src is None) == (value is None):
+        raise DTypeError("scatter: give exactly one of src (a Tensor) and value (a number)")
+    d, idx = _gather_args("scatter", input, dim, index)
+    if src is None:
+        src = value
+    elif isinstance(src, Tensor):
+        check_devices("scatter", ("input", input), ("src", src))
+        if src.ndim != input.ndim or any(index.shape[k] > src.shape[k] for k in range(src.ndim)):
+            raise ShapeError(f"scatter: src (shape {tuple(src.shape)}) must have the input's dims and "
+                             f"be at least as large as index (shape {tuple(index.shape)})")
+        if src.dtype != input.dtype:
+            src = src.to(input.dtype)
+    return Scatter.apply(input, src, dim=d, index=idx, watch=(index,))
+
+
+def scatter_add(input, dim, index, src):
+    """``input`` plus ``src`` added where ``index`` points along ``dim`` (repeats add up)."""
+    d, idx = _gather_args("scatter_add", input, dim, index)
+    as_tensor_arg(src, "scatter_add", "src")
+    region = getitem(src, tuple(slice(0, n) for n in index.shape), _checked=True)
+    return input + GatherAdjoint.apply(region, dim=d, index=idx, shape=input.shape)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices to int64 one-hot rows: shape ``tensor.shape + (num_classes,)``;
+    ``num_classes=-1`` means one more than the largest index."""
+    if not isinstance(tensor, Tensor) or tensor.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: expected an integer Tensor of class indices, got "
+                         f"{getattr(tensor, 'dtype', type(tensor).__name__)}")
+    idx = tensor._data
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
+        raise DTypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise ShapeError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise IndexOutOfRangeError(f"one_hot: class values must be in [0, {num_classes}), got "
+                                   f"{int(idx.min()) if idx.min() < 0 else int(idx.max())}")
+    xp = get_array_module(idx)
+    return Tensor._make((idx[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
+    d = _dim(dim, input.ndim, "unflatten")
+    sizes = tuple(sizes)
+    known = int(np.prod([s for s in sizes if s != -1])) if sizes else 1
+    if -1 in sizes:
+        sizes = tuple(input.shape[d] // known if s == -1 else s for s in sizes)
+    if int(np.prod(sizes)) != input.shape[d]:
+        raise ShapeError(f"unflatten: sizes {sizes} do not multiply to dim {d} of size {input.shape[d]} "
+                         f"(input shape {tuple(input.shape)})")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors, ``indexing`` 'ij' (matrix, PyTorch's default) or 'xy'."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ShapeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or t.ndim > 1:
+            raise ShapeError(f"meshgrid: tensors[{i}] must be a 0-d or 1-D Tensor")
+    flat = [reshape(t, (-1,)) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = tuple(t.shape[0] for t in flat)
+    grids = [expand(reshape(t, (1,) * i + (-1,) + (1,) * (len(flat) - i - 1)), shape) for i, t in enumerate(flat)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def flip(input, dims):
+    """``input`` reversed along ``dims`` (an int or a sequence)."""
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    axes = {_dim(d, input.ndim, "flip") for d in dims}
+    return getitem(input, tuple(slice(None, None, -1) if k in axes else slice(None) for k in range(input.ndim)))
+
+
+def repeat(input, *sizes):
+    """Tile ``input``: ``sizes[i]`` copies along dim i (leading sizes add dims), as Tensor.repeat."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < input.ndim:
+        raise ShapeError(f"repeat: {len(sizes)} repeat counts for a tensor with {input.ndim} dims; "
+                         "give at least one per dim")
+    for r in sizes:
+        if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 0:
+            raise ShapeError(f"repeat: repeat counts must be non-negative ints, got {sizes}")
+    shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
+    paired = [v for n in shape for v in (1, n)]
+    out = reshape(input, tuple(paired))
+    out = expand(out, tuple(v for r, n in zip(sizes, shape) for v in (r, n)))
+    return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def t(input):
+    """Transpose of a tensor with at most 2 dims (PyTorch's ``t``)."""
+    if input.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dims, got {input.ndim} (shape {tuple(input.shape)})")
+    return input if input.ndim < 2 else transpose(input, 0, 1)

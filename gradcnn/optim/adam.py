@@ -1,8 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with optional AMSGrad."""
 
 from ..backends import get_array_module
-from ..errors import DTypeError, ShapeError
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, implementation_flags
 
 __all__ = ["Adam", "AdamW"]
 
@@ -19,37 +18,28 @@ def lerp_(start, end, weight):
 class Adam(Optimizer):
     """PyTorch's Adam (the single-tensor implementation): ``m = lerp(m, g, 1 - beta1)``,
     ``v = beta2 * v + (1 - beta2) * g * g``, ``p -= lr / (1 - beta1**t) * m /
-    (sqrt(v) / sqrt(1 - beta2**t) + eps)``; AMSGrad uses the running maximum of ``v``."""
+    (sqrt(v) / sqrt(1 - beta2**t) + eps)``; AMSGrad uses the running maximum of ``v``.
+    ``decoupled_weight_decay=True`` is AdamW."""
 
-    _decoupled = False
+    _ranges = {"lr": (0, None, False), "eps": (0, None, False), "weight_decay": (0, None, False)}
+    _flags = ("amsgrad", "maximize", "decoupled_weight_decay")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+                        **implementation_flags(foreach, fused, capturable, differentiable))
         super().__init__(params, defaults)
-
-    def _validate(self, group):
-        op = type(self).__name__
-        check_range(op, "lr", group["lr"], 0)
-        check_range(op, "eps", group["eps"], 0)
-        check_range(op, "weight_decay", group["weight_decay"], 0)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise DTypeError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
-        group["betas"] = tuple(betas)
-        for i, beta in enumerate(betas):
-            if not isinstance(beta, (int, float)) or not 0 <= beta < 1:
-                raise ShapeError(f"{op}: betas[{i}] must be in [0, 1), got betas={tuple(betas)}")
 
     def _update(self, p, grad, state, group):
         xp = get_array_module(p)
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p._data)
+            state["exp_avg_sq"] = xp.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p._data)
         beta1, beta2 = group["betas"]
         lr, weight_decay = group["lr"], group["weight_decay"]
         if group["maximize"]:
@@ -57,10 +47,10 @@ class Adam(Optimizer):
         state["step"] += 1
         step = state["step"]
         if weight_decay != 0:
-            if self._decoupled:
-                p.data *= 1 - lr * weight_decay
+            if group["decoupled_weight_decay"]:
+                p._data *= 1 - lr * weight_decay
             else:
-                grad = grad + weight_decay * p.data
+                grad = grad + weight_decay * p._data
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
@@ -76,14 +66,15 @@ class Adam(Optimizer):
             second = exp_avg_sq
         denom = xp.sqrt(second) / bias_correction2_sqrt
         denom += group["eps"]
-        p.data += -step_size * (exp_avg / denom)
+        p._data += -step_size * (exp_avg / denom)
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``p *= 1 - lr * weight_decay`` before the Adam step."""
 
-    _decoupled = True
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)

@@ -2,8 +2,18 @@
 
 Subclasses write ``_update(p, grad, state, group)`` for one parameter; ``step()`` calls it under
 ``no_grad`` for every parameter that has a gradient, then bumps the parameter's version so that a
-graph which saved it for backward notices the change.
+graph which saved it for backward notices the change. A gradient must have its parameter's shape
+and dtype: ``step()`` refuses one that would broadcast.
+
+Hyperparameters are checked when a group is added: numbers (NumPy scalars too, stored as Python
+numbers), finite, in PyTorch's ranges; flags are bools. PyTorch's implementation switches
+(``foreach``, ``fused``, ``capturable``) are accepted and change nothing here: every optimizer
+runs one loop over the parameters, PyTorch's single-tensor algorithm. ``differentiable=True``
+is refused: ``step()`` is not recorded on the tape.
 """
+
+import math
+import numbers
 
 import numpy as np
 
@@ -32,12 +42,44 @@ def _to_numpy(value):
 
 
 def check_range(op, name, value, low, high=None, *, high_open=False):
-    """Raise ShapeError unless ``low <= value`` (and ``value < high`` or ``<= high``)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
+    """``value`` as a Python number, after raising DTypeError unless it is a real number (a NumPy
+    scalar too, not a bool) and ShapeError unless it is finite, ``low <= value`` and ``value < high``
+    (``high_open``) or ``<= high``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise DTypeError(f"{op}: {name} must be a number, got {value!r} ({type(value).__name__})")
+    value = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if not math.isfinite(value):
+        raise ShapeError(f"{op}: {name} must be a finite number, got {name}={value}")
     if value < low or (high is not None and (value >= high if high_open else value > high)):
         bound = "" if high is None else f" and {'<' if high_open else '<='} {high}"
         raise ShapeError(f"{op}: {name} must be >= {low}{bound}, got {name}={value}")
+    return value
+
+
+def check_flag(op, name, value, allow_none=False):
+    """Raise DTypeError unless ``value`` is a bool (or None, with ``allow_none``)."""
+    if isinstance(value, (bool, np.bool_)) or (allow_none and value is None):
+        return None if value is None else bool(value)
+    kind = "a bool or None" if allow_none else "a bool"
+    raise DTypeError(f"{op}: {name} must be {kind}, got {value!r} ({type(value).__name__})")
+
+
+def check_betas(op, betas):
+    """``(beta1, beta2)``, each a number in [0, 1), as a tuple of floats."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise DTypeError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
+    checked = []
+    for i, beta in enumerate(betas):
+        beta = check_range(op, f"betas[{i}]", beta, -math.inf)  # a finite number
+        if not 0 <= beta < 1:
+            raise ShapeError(f"{op}: betas[{i}] must be in [0, 1), got betas={tuple(betas)}")
+        checked.append(float(beta))
+    return tuple(checked)
+
+
+def implementation_flags(foreach=None, fused=None, capturable=False, differentiable=False):
+    """PyTorch's implementation switches, for ``defaults``: accepted, checked, without effect."""
+    return {"foreach": foreach, "fused": fused, "capturable": capturable, "differentiable": differentiable}
 
 
 class Optimizer:
@@ -69,8 +111,34 @@ class Optimizer:
             lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
         return "\n".join(lines) + "\n)"
 
+    # Subclasses list their hyperparameters: name -> (low, high, high_open) for numbers, and the
+    # names of their bool flags; _validate checks them (and betas), then calls _check_group.
+    _ranges = {}
+    _flags = ()
+
     def _validate(self, group):
-        """Raise a gradcnn error naming any bad hyperparameter of ``group``."""
+        """Raise a gradcnn error naming any bad hyperparameter of ``group``; numbers are stored
+        back as Python numbers."""
+        op = type(self).__name__
+        for name, (low, high, high_open) in self._ranges.items():
+            group[name] = check_range(op, name, group[name], low, high, high_open=high_open)
+        if "betas" in group:
+            group["betas"] = check_betas(op, group["betas"])
+        for name in self._flags:
+            group[name] = check_flag(op, name, group[name])
+        for name in ("foreach", "fused"):
+            if name in group:
+                group[name] = check_flag(op, name, group[name], allow_none=True)
+        for name in ("capturable", "differentiable"):
+            if name in group:
+                group[name] = check_flag(op, name, group[name])
+        if group.get("differentiable"):
+            raise ShapeError(f"{op}: differentiable=True is not supported: gradcnn does not record "
+                             "optimizer steps on the tape")
+        self._check_group(group)
+
+    def _check_group(self, group):
+        """Checks that involve several hyperparameters (SGD's nesterov, say)."""
 
     def add_param_group(self, param_group):
         """Add a group of parameters, with hyperparameters that override the defaults."""
@@ -112,7 +180,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(get_array_module(p.grad).zeros_like(p.grad.data))
+                    p.grad = Tensor._make(get_array_module(p.grad).zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
@@ -128,14 +196,26 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     state = self.state.setdefault(p, {})
-                    grad = p.grad.data
-                    if type(p.data) is not np.ndarray or type(grad) is not np.ndarray or not all(
+                    grad = p.grad._data
+                    if grad.shape != p._data.shape or grad.dtype != p._data.dtype:
+                        self._check_grad(index - 1, p, grad)
+                    if type(p._data) is not np.ndarray or type(grad) is not np.ndarray or not all(
                         type(v) is np.ndarray or type(v) is float for v in state.values()
                     ):
                         self._check_devices(index - 1, p, grad, state)
                     self._update(p, grad, state, group)
                     p._version.value += 1
         return loss
+
+    def _check_grad(self, index, p, grad):
+        op = f"{type(self).__name__}.step"
+        if grad.shape != p._data.shape:
+            raise ShapeError(
+                f"{op}: parameter {index} has shape {tuple(p.shape)} but its .grad has shape "
+                f"{tuple(grad.shape)}; a gradient must have its parameter's shape (it is not broadcast)"
+            )
+        raise DTypeError(f"{op}: parameter {index} has dtype {p.dtype} but its .grad has dtype "
+                         f"{grad.dtype}; a gradient must have its parameter's dtype")
 
     def _check_devices(self, index, p, grad, state):
         """A parameter, its gradient and its buffers must share a device: moving a model after its
@@ -197,12 +277,15 @@ class Optimizer:
                 group[name] = value
         self.state = new_state
 
-    @staticmethod
-    def _load_value(name, value, p):
+    # state entries that are numbers, not arrays shaped like the parameter
+    _SCALAR_STATE = ("step", "mu_product")
+
+    @classmethod
+    def _load_value(cls, name, value, p):
         if isinstance(value, (int, float)) or value is None:
             return value
         array = np.asarray(_to_numpy(value))
-        if array.ndim == 0 and name == "step":
+        if array.ndim == 0 and name in cls._SCALAR_STATE:
             return float(array)
         if array.shape != p.shape:
             raise ShapeError(f"load_state_dict: state {name!r} has shape {array.shape}, the parameter {p.shape}")

@@ -2,9 +2,11 @@
 
 from ..backends import get_array_module
 from ..errors import ShapeError
-from .optimizer import Optimizer, check_range, required
+from .optimizer import Optimizer, implementation_flags
 
 __all__ = ["SGD"]
+
+_NON_NEGATIVE = (0, None, False)
 
 
 class SGD(Optimizer):
@@ -12,15 +14,19 @@ class SGD(Optimizer):
     then ``b = momentum * b + (1 - dampening) * g``; ``g = g + momentum * b`` (Nesterov) or
     ``g = b``; ``p -= lr * g``. ``maximize`` negates the gradient first."""
 
-    def __init__(self, params, lr=required, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, maximize=False):
+    _ranges = {"lr": _NON_NEGATIVE, "momentum": _NON_NEGATIVE, "dampening": _NON_NEGATIVE,
+               "weight_decay": _NON_NEGATIVE}
+    _flags = ("nesterov", "maximize")
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize,
+                        **implementation_flags(foreach, fused, differentiable=differentiable))
+        defaults.pop("capturable")
         super().__init__(params, defaults)
 
-    def _validate(self, group):
-        for name in ("lr", "momentum", "dampening", "weight_decay"):
-            check_range("SGD", name, group[name], 0)
+    def _check_group(self, group):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ShapeError(
                 "SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
@@ -31,7 +37,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p._data
         momentum = group["momentum"]
         if momentum != 0:
             buf = state.get("momentum_buffer")
@@ -42,5 +48,4 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data += -group["lr"] * grad
-
+        p._data += -group["lr"] * grad

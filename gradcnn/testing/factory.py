@@ -70,7 +70,7 @@ def op_test(op, reference, inputs=None, *, kwargs=None, cases=None, atol=1e-7, r
         assert len(out) == len(expected), f"{len(out)} outputs, reference gives {len(expected)}"
         for k, (o, e) in enumerate(zip(out, expected)):
             assert isinstance(o, Tensor), f"output {k} is {type(o).__name__}, not a Tensor"
-            np.testing.assert_allclose(o.data, np.asarray(e), atol=atol, rtol=rtol,
+            np.testing.assert_allclose(o._data, np.asarray(e), atol=atol, rtol=rtol,
                                        err_msg=f"forward output {k} differs from the reference")
             assert o.shape == np.shape(e), f"output {k} has shape {o.shape}, reference {np.shape(e)}"
         for i, (a, orig) in enumerate(zip(arrays, originals)):

@@ -72,7 +72,7 @@ def _evaluate(fn, inputs):
     outs = _flat_outputs(fn, inputs)
     if not outs:
         return np.zeros(0)
-    return np.concatenate([np.asarray(o.data, dtype=np.float64).reshape(-1) for o in outs])
+    return np.concatenate([np.asarray(o._data, dtype=np.float64).reshape(-1) for o in outs])
 
 
 def _analytical_vjp(outputs, inputs, diff, grad_outputs):
@@ -87,7 +87,7 @@ def _analytical_vjp(outputs, inputs, diff, grad_outputs):
         retain_graph=True,
         allow_unused=True,
     )
-    return [np.zeros(inputs[i].shape) if g is None else np.asarray(g.data, dtype=np.float64) for i, g in zip(diff, gs)]
+    return [np.zeros(inputs[i].shape) if g is None else np.asarray(g._data, dtype=np.float64) for i, g in zip(diff, gs)]
 
 
 def _report(op, index, shape, where, numerical, analytical, atol, rtol, worst_of=None):
@@ -120,13 +120,13 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, seed=0)
 
 
 def _check_full(fn, inputs, diff, outputs, op, eps, atol, rtol):
-    sizes = [o.data.size for o in outputs]
+    sizes = [o._data.size for o in outputs]
     total = sum(sizes)
     # Analytical Jacobian, one row per output element.
-    analytical = {i: np.zeros((total, inputs[i].data.size)) for i in diff}
+    analytical = {i: np.zeros((total, inputs[i]._data.size)) for i in diff}
     row = 0
     for k, out in enumerate(outputs):
-        for j in range(out.data.size):
+        for j in range(out._data.size):
             seeds = []
             for m, o in enumerate(outputs):
                 s = np.zeros(o.shape)
@@ -138,7 +138,7 @@ def _check_full(fn, inputs, diff, outputs, op, eps, atol, rtol):
             row += 1
     # Numerical Jacobian, one column per input element.
     for i in diff:
-        data = inputs[i].data
+        data = inputs[i]._data
         numerical = np.zeros((total, data.size))
         for flat in range(data.size):
             idx = np.unravel_index(flat, data.shape)
@@ -175,10 +175,10 @@ def _evaluate_quiet(fn, inputs):
 def _check_direction(fn, inputs, diff, outputs, op, eps, atol, rtol, seed):
     rng = np.random.default_rng(seed)
     seeds = [Tensor._make(rng.standard_normal(o.shape)) for o in outputs]
-    u = np.concatenate([s.data.reshape(-1) for s in seeds])
+    u = np.concatenate([s._data.reshape(-1) for s in seeds])
     grads = _analytical_vjp(outputs, inputs, diff, seeds)
     for i, g in zip(diff, grads):
-        data = inputs[i].data
+        data = inputs[i]._data
         v = rng.standard_normal(data.shape)
         v /= max(np.linalg.norm(v), 1e-12)
         orig = data.copy()

@@ -120,7 +120,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         )
 
     # 5. the input is untouched
-    np.testing.assert_array_equal(xt.data, original, err_msg=f"{name}({cfg}) changed its input")
+    np.testing.assert_array_equal(xt._data, original, err_msg=f"{name}({cfg}) changed its input")
 
     # 6. graph released after backward: no node keeps saved tensors, and once the caller drops the
     # outputs nothing else (a cache on the layer, say) keeps them alive
@@ -132,7 +132,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         grad(live, [xt] if floating else params, seeds, allow_unused=True)
         held = [n.name for n in graph_nodes(live) if n.ctx is not None]
         assert not held, f"{name}({cfg}): nodes {held} kept their saved tensors after backward"
-    refs = [weakref.ref(o.data) for o in out if o.data is not xt.data and o.data.base is None]
+    refs = [weakref.ref(o._data) for o in out if o._data is not xt._data and o._data.base is None]
     del out, live, seeds
     if any(r() is not None for r in refs):
         gc.collect()  # only then: a full collection per example would dominate the run time
@@ -153,7 +153,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         if second_order:
             gradgradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, fast=use_fast)
 
-    np.testing.assert_array_equal(xt.data, original, err_msg=f"{name}({cfg}) changed its input")
+    np.testing.assert_array_equal(xt._data, original, err_msg=f"{name}({cfg}) changed its input")
 
     # 4. train/eval switch every module; eval is deterministic
     assert layer.eval() is layer and not any(m.training for m in layer.modules()), f"{name}: eval() left modules training"
@@ -161,7 +161,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         first = _outputs(layer(xt))
         second = _outputs(layer(xt))
     for a, b in zip(first, second):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=f"{name}({cfg}): eval mode is not deterministic")
+        np.testing.assert_array_equal(a._data, b._data, err_msg=f"{name}({cfg}): eval mode is not deterministic")
     assert layer.train() is layer and all(m.training for m in layer.modules()), f"{name}: train() missed modules"
 
     # 3. state_dict round trip into a freshly built layer (different seed, so different init)
@@ -173,7 +173,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
     fresh.eval()
     with no_grad():
         for a, b in zip(_outputs(layer(xt)), _outputs(fresh(xt))):
-            np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12,
+            np.testing.assert_allclose(a._data, b._data, rtol=1e-12, atol=1e-12,
                                        err_msg=f"{name}({cfg}): output differs after a state_dict round trip")
 
 

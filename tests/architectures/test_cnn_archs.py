@@ -124,13 +124,13 @@ def test_any_num_classes_and_in_channels_at_small_input(name):
     with gradcnn.no_grad():
         out = model(image(1, 1, SMALL.get(name, 32)))
     assert out.shape == (1, 3)
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
 
 
 def _check_grads(model):
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing, f"no gradient reached {missing[:5]} ({len(missing)} in all)"
-    bad = [n for n, p in model.named_parameters() if not np.isfinite(p.grad.data).all()]
+    bad = [n for n, p in model.named_parameters() if not np.isfinite(p.grad._data).all()]
     assert not bad, f"non-finite gradients in {bad[:5]}"
 
 
@@ -169,9 +169,9 @@ def test_googlenet_dropout_only_in_training():
     x = image(2, 3, 64)
     with gradcnn.no_grad():
         a, b = model(x), model(x)
-        assert not np.allclose(a.data, b.data)  # dropout 0.2 before fc draws new masks
+        assert not np.allclose(a._data, b._data)  # dropout 0.2 before fc draws new masks
         model.eval()
-        np.testing.assert_array_equal(model(x).data, model(x).data)
+        np.testing.assert_array_equal(model(x)._data, model(x)._data)
 
 
 def test_resnet_batch_norm_train_uses_the_batch_eval_the_running_statistics():
@@ -180,14 +180,14 @@ def test_resnet_batch_norm_train_uses_the_batch_eval_the_running_statistics():
     bn = model.layer1[0].bn1
     with gradcnn.no_grad():
         alone, in_batch = model(x[:2]), model(x)
-        assert not np.allclose(alone.data, in_batch.data[:2], atol=1e-4)  # batch statistics
+        assert not np.allclose(alone._data, in_batch._data[:2], atol=1e-4)  # batch statistics
         assert int(bn.num_batches_tracked.item()) == 2
-        moved = bn.running_mean.data.copy()
+        moved = bn.running_mean._data.copy()
         model.eval()
         alone, in_batch = model(x[:2]), model(x)
-        np.testing.assert_allclose(alone.data, in_batch.data[:2], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(alone._data, in_batch._data[:2], rtol=1e-5, atol=1e-6)
         assert int(bn.num_batches_tracked.item()) == 2
-        np.testing.assert_array_equal(bn.running_mean.data, moved)
+        np.testing.assert_array_equal(bn.running_mean._data, moved)
 
 
 @pytest.mark.parametrize("name, side, options", [
@@ -198,28 +198,28 @@ def test_state_dict_round_trip_through_arrays(name, side, options):
     trained = BUILDERS[name](num_classes=7, **options)
     with gradcnn.no_grad():
         trained(image(2, 3, side, seed=1))  # moves the running statistics off their start
-    arrays = {key: np.array(value.data) for key, value in trained.state_dict().items()}
+    arrays = {key: np.array(value._data) for key, value in trained.state_dict().items()}
     gradcnn.manual_seed(2)
     fresh = BUILDERS[name](num_classes=7, **options)
     x = image(2, 3, side, seed=3)
     with gradcnn.no_grad():
-        assert not np.allclose(fresh.eval()(x).data, trained.eval()(x).data)
+        assert not np.allclose(fresh.eval()(x)._data, trained.eval()(x)._data)
         fresh.load_state_dict(arrays)
-        np.testing.assert_array_equal(fresh(x).data, trained(x).data)
+        np.testing.assert_array_equal(fresh(x)._data, trained(x)._data)
 
 
 def test_initialisation_follows_torchvision():
     gradcnn.manual_seed(0)
     res = resnet.resnet50(num_classes=10)
-    w = res.layer3[0].conv2.weight.data  # kaiming normal, fan_out = 256 * 3 * 3, relu gain
+    w = res.layer3[0].conv2.weight._data  # kaiming normal, fan_out = 256 * 3 * 3, relu gain
     assert abs(w.std() - math.sqrt(2 / (256 * 9))) < 0.02 * math.sqrt(2 / (256 * 9))
-    assert (res.layer3[0].bn2.weight.data == 1).all() and (res.layer3[0].bn2.bias.data == 0).all()
+    assert (res.layer3[0].bn2.weight._data == 1).all() and (res.layer3[0].bn2.bias._data == 0).all()
     dense = densenet.densenet121(num_classes=10)
-    w = dense.features.denseblock3.denselayer1.conv1.weight.data  # kaiming normal, fan_in = 256
+    w = dense.features.denseblock3.denselayer1.conv1.weight._data  # kaiming normal, fan_in = 256
     assert abs(w.std() - math.sqrt(2 / 256)) < 0.02 * math.sqrt(2 / 256)
-    assert (dense.classifier.bias.data == 0).all()
+    assert (dense.classifier.bias._data == 0).all()
     goog = googlenet.googlenet(num_classes=10)
-    assert abs(goog.inception4e.branch2[1].conv.weight.data.std() - 0.01) < 0.0005
+    assert abs(goog.inception4e.branch2[1].conv.weight._data.std() - 0.01) < 0.0005
 
 
 def test_registered_through_the_builtin_plugin():

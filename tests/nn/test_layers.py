@@ -1,6 +1,7 @@
 """Every built-in layer goes through gradcnn.testing.check_layer, the same call plugin authors use."""
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 import gradcnn
@@ -122,3 +123,72 @@ def test_embedding_padding_row_starts_at_zero_and_is_never_trained():
     np.testing.assert_array_equal(emb.weight.detach().numpy()[3], [0, 0])
     emb(gradcnn.tensor([3, 1, 3])).sum().backward()
     np.testing.assert_array_equal(emb.weight.grad.numpy(), [[0, 0], [1, 1], [0, 0], [0, 0]])
+
+
+def _spread(shape):
+    # distinct values 0.05 apart: no normalized group is (nearly) constant, where finite
+    # differences lose their accuracy
+    n = int(np.prod(shape))
+    return st.permutations(range(n)).map(lambda p: (np.array(p, dtype=np.float64).reshape(shape) - n / 2) * 0.05)
+
+
+def test_channel_dropouts():
+    check_layer(nn.Dropout1d, st.sampled_from([(2, 3, 4), (3, 4)]), config=st.sampled_from([{"p": 0.0}, {"p": 0.4}]))
+    check_layer(nn.Dropout2d, (2, 3, 2, 2), config=st.sampled_from([{"p": 0.0}, {"p": 0.4}, {"p": 1.0}]))
+
+
+def test_layer_norm():
+    check_layer(nn.LayerNorm, None, input=_spread((2, 3, 4)),
+                config=st.fixed_dictionaries({"normalized_shape": st.sampled_from([4, (4,), [3, 4]]),
+                                              "elementwise_affine": st.booleans(), "bias": st.booleans()}))
+
+
+def test_group_norm():
+    check_layer(nn.GroupNorm, None, input=_spread((2, 4, 3)),
+                config=st.fixed_dictionaries({"num_groups": st.sampled_from([1, 2, 4]), "num_channels": st.just(4),
+                                              "affine": st.booleans(), "bias": st.booleans()}))
+
+
+def test_upsampling_layers():
+    check_layer(nn.Upsample, (2, 2, 3, 3), config=st.sampled_from([
+        {"scale_factor": 2}, {"size": (4, 5), "mode": "bilinear"}, {"size": 5, "mode": "bilinear", "align_corners": True},
+        {"scale_factor": 1.5, "mode": "nearest-exact"}, {"size": 2, "mode": "area"}]))
+    check_layer(nn.Upsample, (2, 2, 4), config={"scale_factor": 2.5, "mode": "linear"}, output_shape=(2, 2, 10))
+    check_layer(nn.UpsamplingNearest2d, (1, 2, 3, 3), config={"scale_factor": 2}, output_shape=(1, 2, 6, 6))
+    check_layer(nn.UpsamplingBilinear2d, (1, 2, 3, 3), config={"size": (4, 5)}, output_shape=(1, 2, 4, 5))
+
+
+def test_more_shape_layers():
+    check_layer(nn.Unflatten, (2, 12), config={"dim": 1, "unflattened_size": (3, -1)}, output_shape=(2, 3, 4))
+    check_layer(nn.Softmax2d, st.sampled_from([(2, 3, 2, 2), (3, 2, 2)]))
+    check_layer(lambda: nn.DataParallel(nn.Linear(3, 2)), (4, 3), output_shape=(4, 2))
+
+
+def test_lazy_layers():
+    # each factory builds a lazy layer: the first call sizes it, and the state_dict round trip
+    # loads into a fresh lazy layer, which sizes its placeholders from the checkpoint
+    check_layer(nn.LazyLinear, (3, 4), config=st.fixed_dictionaries({"out_features": st.integers(1, 3),
+                                                                     "bias": st.booleans()}))
+    check_layer(nn.LazyConv1d, (2, 2, 5), config={"out_channels": 4, "kernel_size": 3, "groups": 2})
+    check_layer(nn.LazyConv2d, image(), config=st.fixed_dictionaries(
+        {"out_channels": st.just(3), "kernel_size": st.integers(1, 3), "padding": st.sampled_from([0, "same"]),
+         "bias": st.booleans()}))
+    check_layer(nn.LazyConvTranspose1d, (2, 2, 4), config={"out_channels": 2, "kernel_size": 3, "stride": 2})
+    check_layer(nn.LazyConvTranspose2d, (1, 2, 3, 3), config={"out_channels": 4, "kernel_size": 2, "groups": 2})
+    check_layer(nn.LazyBatchNorm1d, st.sampled_from([(4, 3), (3, 3, 4)]), min_value=-3)
+    check_layer(nn.LazyBatchNorm2d, (3, 2, 3, 3), config=st.fixed_dictionaries(
+        {"affine": st.booleans(), "track_running_stats": st.booleans()}))
+
+
+def test_zero_and_constant_pad2d_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(24.0).reshape(1, 2, 3, 4)
+    for ours, theirs in [(nn.ZeroPad2d(1), torch.nn.ZeroPad2d(1)),
+                         (nn.ConstantPad2d((1, 0, 2, -1), 3.5), torch.nn.ConstantPad2d((1, 0, 2, -1), 3.5))]:
+        np.testing.assert_array_equal(ours(gradcnn.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+    with pytest.raises(gradcnn.errors.ShapeError, match="4 ints"):
+        nn.ZeroPad2d((1, 2))
+
+
+def test_pad_layers_are_layers():
+    check_layer(nn.ZeroPad2d, (1, 2, 3, 3), config={"padding": (1, 0, 2, 1)}, output_shape=(1, 2, 6, 4))

@@ -1,6 +1,7 @@
 """Module, Parameter, containers and init: registration, traversal, modes, state dicts, devices."""
 
 import math
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import gradcnn
 import gradcnn.functional as F
 import gradcnn.nn as nn
-from gradcnn.errors import DTypeError, IndexOutOfRangeError, ShapeError
+from gradcnn.errors import AutogradError, DTypeError, IndexOutOfRangeError, ShapeError
 from gradcnn.nn import StateDictError
 
 
@@ -191,3 +192,467 @@ def test_batchnorm_running_stats_follow_pytorch():
     theirs.eval()
     np.testing.assert_allclose(ours(gradcnn.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
+
+
+# -- module API: registration, traversal, lookup -----------------------------------------------------
+
+
+def test_named_modules_memo_prefix_and_duplicates():
+    lin = nn.Linear(1, 1)
+    net = nn.Sequential(lin, nn.Sequential(lin, nn.ReLU()))
+    assert [n for n, _ in net.named_modules()] == ["", "0", "1", "1.1"]
+    assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "0", "1", "1.0", "1.1"]
+    assert [n for n, _ in net.named_modules(prefix="net")] == ["net", "net.0", "net.1", "net.1.1"]
+    memo = {id(net[1])}
+    assert [n for n, _ in net.named_modules(memo)] == ["", "0"]
+    assert [n for n, _ in net.named_parameters(remove_duplicate=False)] == ["0.weight", "0.bias", "1.0.weight",
+                                                                             "1.0.bias"]
+    assert [n for n, _ in net.named_children()] == ["0", "1"] and list(net.children()) == [lin, net[1]]
+    assert len(list(net.modules())) == 4
+
+
+def test_named_modules_agree_with_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (nn, torch.nn):
+        lin = lib.Linear(1, 1)
+        net = lib.Sequential(lin, lib.Sequential(lin, lib.ReLU()), lin)
+        names = ([n for n, _ in net.named_modules()], [n for n, _ in net.named_modules(remove_duplicate=False)],
+                 [n for n, _ in net.named_children()], [n for n, _ in net.named_parameters(remove_duplicate=False)])
+        if lib is nn:
+            ours = names
+    assert ours == names
+
+
+def test_add_module_register_module_and_lookups():
+    net = nn.Module()
+    net.add_module("block", nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)))
+    net.register_module("head", nn.Linear(2, 1))
+    assert [n for n, _ in net.named_children()] == ["block", "head"]
+    assert net.get_submodule("") is net and isinstance(net.get_submodule("block.1"), nn.BatchNorm2d)
+    assert net.get_parameter("block.0.weight") is net.block[0].weight
+    assert net.get_buffer("block.1.running_mean") is net.block[1].running_mean
+    with pytest.raises(AttributeError, match=r"Sequential has no attribute `2`"):
+        net.get_submodule("block.2")
+    with pytest.raises(AttributeError, match=r"`weight` is not an nn.Module"):
+        net.get_submodule("head.weight")
+    with pytest.raises(AttributeError, match=r"`running_mean` is not an nn.Parameter"):
+        net.get_parameter("block.1.running_mean")
+    with pytest.raises(AttributeError, match=r"`weight` is not a buffer"):
+        net.get_buffer("head.weight")
+    with pytest.raises(AttributeError, match=r"Linear has no attribute `foo`"):
+        net.get_parameter("head.foo")
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda m: m.add_module("a.b", nn.ReLU()), StateDictError, r"module name must be non-empty and without '\.', got 'a\.b'"),
+        (lambda m: m.add_module("", nn.ReLU()), StateDictError, r"got ''"),
+        (lambda m: m.add_module(3, nn.ReLU()), DTypeError, r"a module name must be a str, got int"),
+        (lambda m: m.add_module("x", 5), DTypeError, r"add_module: 'x' must be a Module or None, got int"),
+        (lambda m: m.add_module("training", nn.ReLU()), StateDictError, r"already has an attribute 'training'"),
+        (lambda m: m.register_buffer("a.b", gradcnn.zeros(1)), StateDictError, r"buffer name"),
+        (lambda m: m.register_parameter("", None), StateDictError, r"parameter name"),
+        (lambda m: setattr(m, "lin", 3), DTypeError, r"Holder\.lin is a sub-module: assign a Module or None, not int"),
+        (lambda m: m.train("yes"), ShapeError, r"Holder\.train: mode must be a bool, got 'yes'"),
+    ],
+)
+def test_registration_errors(call, error, message):
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(1, 1)
+
+    with pytest.raises(error, match=message):
+        call(Holder())
+
+
+def test_train_calls_each_childs_train_and_returns_self():
+    class FrozenBN(nn.BatchNorm2d):
+        def train(self, mode=True):
+            return super().train(False)  # a common trick: batch norm stays in eval
+
+    net = nn.Sequential(nn.Conv2d(1, 1, 1), FrozenBN(1))
+    assert net.train() is net and net.training and net[0].training and not net[1].training
+    assert net.eval() is net and not any(m.training for m in net.modules())
+
+
+def test_zero_grad_requires_grad_and_apply_return_values():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    net(gradcnn.randn(3, 2)).sum().backward()
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.numpy().any() for p in net.parameters())
+    assert net.requires_grad_(False) is net and not any(p.requires_grad for p in net.parameters())
+    assert net.apply(lambda m: None) is net
+
+
+def test_repr_lists_every_child_slot():
+    lin = nn.Linear(1, 1)
+    assert repr(nn.Sequential(lin, lin)).count("Linear(in_features=1") == 2
+
+
+# -- hooks ----------------------------------------------------------------------------------------
+
+
+def test_forward_hooks_replace_arguments_and_results_and_are_removable():
+    lin = nn.Linear(2, 2)
+    x = gradcnn.ones(1, 2)
+    plain = lin(x).detach().numpy()
+    calls = []
+    pre = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    post = lin.register_forward_hook(lambda m, args, out: out + 100)
+    first = lin.register_forward_hook(lambda m, args, out: calls.append("first"), prepend=True)
+    np.testing.assert_allclose(lin(x).detach().numpy(), lin.bias.detach().numpy()[None] + 100, rtol=1e-6)
+    assert calls == ["first"]
+    pre.remove(), post.remove(), first.remove()
+    np.testing.assert_array_equal(lin(x).detach().numpy(), plain)
+    assert not lin._forward_hooks and not lin._forward_pre_hooks
+    # a non-tuple result of a pre-hook is wrapped in one, as in PyTorch
+    with lin.register_forward_pre_hook(lambda m, args: args[0] * 0):
+        np.testing.assert_allclose(lin(x).detach().numpy(), lin.bias.detach().numpy()[None], rtol=1e-6)
+    np.testing.assert_array_equal(lin(x).detach().numpy(), plain)
+
+
+def test_forward_hooks_with_kwargs_and_always_call():
+    class Scale(nn.Module):
+        def forward(self, x, scale=1.0):
+            if scale < 0:
+                raise ValueError("negative scale")
+            return x * scale
+
+    m = Scale()
+    seen = []
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"scale": kwargs["scale"] * 2}), with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, kwargs, out: seen.append(kwargs["scale"]), with_kwargs=True)
+    assert m(gradcnn.ones(1), scale=3.0).item() == 6.0 and seen == [6.0]
+    called = []
+    m.register_forward_hook(lambda mod, args, out: called.append(out), always_call=True)
+    with pytest.raises(ValueError, match="negative scale"):
+        m(gradcnn.ones(1), scale=-1.0)
+    assert called == [None]
+    bad = Scale()
+    bad.register_forward_pre_hook(lambda mod, args, kwargs: 5, with_kwargs=True)
+    with pytest.raises(DTypeError, match=r"must return None or \(args, kwargs\), got 5"):
+        bad(gradcnn.ones(1))
+
+
+class TwoOut(nn.Module):
+    def forward(self, a, b, scale=1.0):
+        return a * b * scale, a + b
+
+
+def test_full_backward_hooks_see_and_replace_gradients():
+    m = TwoOut()
+    log = []
+    m.register_full_backward_pre_hook(lambda mod, go: log.append(("pre", [g is not None for g in go])))
+    m.register_full_backward_hook(lambda mod, gi, go: log.append(("full", [None if g is None else g.numpy().tolist()
+                                                                             for g in gi], [g is not None for g in go])))
+    a = gradcnn.tensor([1.0, 2.0], requires_grad=True)
+    b = gradcnn.tensor([3.0, 4.0])
+    y1, _ = m(a, b, scale=2.0)
+    y1.sum().backward()
+    # grad_output: None for the unused output; grad_input: zeros for the argument that needs no
+    # gradient, as PyTorch gives them
+    assert log == [("pre", [True, False]), ("full", [[6.0, 8.0], [0.0, 0.0]], [True, False])]
+    lin = nn.Linear(2, 2)
+    lin.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0 + 7,))
+    x = gradcnn.randn(3, 2, requires_grad=True)
+    lin(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 2), 7.0))
+    lin.weight.grad = None
+    lin2 = nn.Linear(2, 2)
+    lin2.register_full_backward_pre_hook(lambda mod, go: (go[0] * 2,))
+    x2 = gradcnn.randn(3, 2, requires_grad=True)
+    lin2(x2).sum().backward()
+    np.testing.assert_allclose(x2.grad.numpy(), 2 * lin2.weight.detach().numpy().sum(0)[None].repeat(3, 0), rtol=1e-6)
+
+
+def test_full_backward_hooks_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w, x = rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
+    results = []
+    for lib, tensor in ((nn, gradcnn.tensor), (torch.nn, torch.tensor)):
+        lin = lib.Linear(2, 3, bias=False).double()
+        with (gradcnn.no_grad() if lib is nn else torch.no_grad()):
+            lin.weight.copy_(tensor(w))
+        got = []
+        lin.register_full_backward_hook(lambda m, gi, go, got=got: got.append((gi[0].detach().numpy().copy(),
+                                                                               go[0].detach().numpy().copy())))
+        xt = tensor(x)
+        xt.requires_grad_(True)
+        (lin(xt) ** 2).sum().backward()
+        results.append(got[0])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_full_backward_hook_without_inputs_requiring_grad_warns_and_must_return_none():
+    lin = nn.Linear(2, 2)
+    seen = []
+    lin.register_full_backward_hook(lambda mod, gi, go: seen.append(gi))
+    with pytest.warns(UserWarning, match="no argument of the call requires grad"):
+        lin(gradcnn.randn(3, 2)).sum().backward()
+    assert seen == [(None,)]
+    bad = nn.Linear(2, 2)
+    bad.register_full_backward_hook(lambda mod, gi, go: (gradcnn.ones(3, 2),))
+    with pytest.warns(UserWarning), pytest.raises(AutogradError, match="must return None, or None for every gradient"):
+        bad(gradcnn.randn(3, 2)).sum().backward()
+    wrong = nn.Linear(2, 2)
+    wrong.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+    with pytest.raises(AutogradError, match=r"must return None or a tuple of 1 gradients .* got 2 entries"):
+        wrong(gradcnn.randn(3, 2, requires_grad=True)).sum().backward()
+
+
+def test_outputs_of_a_hooked_call_refuse_in_place_changes_and_share_versions():
+    lin = nn.Linear(2, 2)
+    lin.register_full_backward_hook(lambda *args: None)
+    out = lin(gradcnn.randn(3, 2, requires_grad=True))
+    with pytest.raises(AutogradError, match="in-place change of a view"):
+        out.add_(1)
+
+
+def test_backward_hooks_allow_second_derivatives_and_run_once_per_call():
+    lin = nn.Linear(2, 1).double()
+    calls = []
+    lin.register_full_backward_hook(lambda m, gi, go: calls.append(len(gi)))
+    x = gradcnn.randn(3, 2, dtype=np.float64, requires_grad=True)
+    gradcnn.testing.gradgradcheck(lambda t: lin(t) ** 2, x)
+    y = lin(x) + lin(x * 2)
+    calls.clear()
+    y.sum().backward()
+    assert calls == [1, 1]
+
+
+def test_no_hooks_run_without_grad_mode():
+    lin = nn.Linear(2, 2)
+    lin.register_full_backward_hook(lambda *args: pytest.fail("backward hook ran"))
+    with gradcnn.no_grad():
+        out = lin(gradcnn.randn(1, 2, requires_grad=True))
+    assert out.grad_fn is None
+
+
+# -- lazy modules ---------------------------------------------------------------------------------
+
+
+def d2l_lenet():
+    return nn.Sequential(
+        nn.LazyConv2d(6, kernel_size=5, padding=2), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.LazyConv2d(16, kernel_size=5), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+        nn.LazyLinear(120), nn.Sigmoid(), nn.LazyLinear(84), nn.Sigmoid(), nn.LazyLinear(10))
+
+
+def test_textbook_lazy_lenet_initializes_then_trains():
+    gradcnn.manual_seed(0)
+    net = d2l_lenet()
+    opt = gradcnn.optim.SGD(net.parameters(), lr=0.5)  # built on the placeholders, as PyTorch allows
+    assert all(isinstance(p, nn.UninitializedParameter) for p in net.parameters())
+    with pytest.raises(ShapeError, match=r"numel: this UninitializedParameter has no shape or values yet"):
+        sum(p.numel() for p in net.parameters())
+    net(gradcnn.randn(1, 1, 28, 28))  # the dummy forward
+    assert [type(net[i]) for i in (0, 3, 7, 9, 11)] == [nn.Conv2d, nn.Conv2d, nn.Linear, nn.Linear, nn.Linear]
+    assert (net[0].in_channels, net[3].in_channels, net[7].in_features, net[9].in_features) == (1, 6, 400, 120)
+    assert sum(p.numel() for p in net.parameters()) == 61_706
+
+    def init_cnn(module):  # d2l's init: type(), not isinstance()
+        if type(module) == nn.Linear or type(module) == nn.Conv2d:  # noqa: E721
+            nn.init.xavier_uniform_(module.weight)
+
+    net.apply(init_cnn).to("cpu")
+    x, y = gradcnn.randn(16, 1, 28, 28), gradcnn.randint(0, 10, (16,))
+    losses = []
+    for _ in range(4):
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    fresh = d2l_lenet()
+    fresh.load_state_dict(net.state_dict())  # placeholders take the checkpoint's shapes
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), net(x).detach().numpy())
+    assert (type(fresh[7]), fresh[7].in_features) == (nn.Linear, 400)
+
+
+def test_lazy_modules_match_torch_behaviour():
+    torch = pytest.importorskip("torch")
+    for lib, randn in ((nn, gradcnn.randn), (torch.nn, torch.randn)):
+        lin = lib.LazyLinear(3)
+        assert repr(lin) == "LazyLinear(in_features=0, out_features=3, bias=True)"
+        assert repr(lin.weight) == "<UninitializedParameter>" and list(lin.state_dict()) == ["weight", "bias"]
+        lin(randn(2, 5))
+        assert type(lin) is lib.Linear and tuple(lin.weight.shape) == (3, 5) and type(lin.weight) is lib.Parameter
+        bn = lib.LazyBatchNorm2d()
+        assert [type(b).__name__ for b in bn.buffers()] == ["UninitializedBuffer", "UninitializedBuffer", "Tensor"]
+        bn(randn(2, 4, 3, 3))
+        assert type(bn) is lib.BatchNorm2d and bn.num_features == 4 and int(bn.num_batches_tracked) == 1
+        conv = lib.LazyConvTranspose2d(4, 3, groups=2)
+        conv(randn(1, 6, 5, 5))
+        assert tuple(conv.weight.shape) == (6, 2, 3, 3) and conv.in_channels == 6
+
+
+def test_lazy_modules_keep_device_dtype_and_optimizer_state():
+    conv = nn.LazyConv2d(4, 3).double().to("cpu")
+    assert conv.weight.dtype == np.float64
+    adam = gradcnn.optim.Adam(conv.parameters(), lr=1e-3)
+    weight = conv.weight
+    conv(gradcnn.randn(2, 3, 5, 5, dtype=np.float64)).sum().backward()
+    adam.step()
+    assert conv.weight is weight and weight.dtype == np.float64 and weight.shape == (4, 3, 3, 3)
+    assert adam.state[weight]["exp_avg"].shape == (4, 3, 3, 3)
+
+
+def test_lazy_initialization_validates_the_input():
+    with pytest.raises(ShapeError, match=r"LazyConv2d: expected 3-D \(unbatched\) or 4-D \(batched\) input, got shape \(2, 3\)"):
+        nn.LazyConv2d(4, 3)(gradcnn.zeros(2, 3))
+    with pytest.raises(ShapeError, match=r"LazyConv2d: in_channels \(3\) and out_channels \(4\) must both be divisible by groups \(2\)"):
+        nn.LazyConv2d(4, 3, groups=2)(gradcnn.zeros(1, 3, 5, 5))
+    with pytest.raises(ShapeError, match=r"LazyConv2d: in_channels \(0\) and out_channels \(5\) must both be divisible by groups \(2\)"):
+        nn.LazyConv2d(5, 3, groups=2)
+    with pytest.raises(ShapeError, match=r"LazyBatchNorm2d: expected 4-D input, got shape \(2, 3\)"):
+        nn.LazyBatchNorm2d()(gradcnn.zeros(2, 3))
+    with pytest.raises(ShapeError, match=r"LazyLinear: in_features must be a positive int, got 0"):
+        nn.LazyLinear(3)(gradcnn.zeros(2, 0))
+    lazy = nn.LazyLinear(2)
+    with pytest.raises(ShapeError, match=r"ndim: this UninitializedParameter"):
+        nn.init.xavier_uniform_(lazy.weight)
+
+
+def test_loading_an_uninitialized_state_into_an_initialized_module_is_reported():
+    with pytest.raises(StateDictError, match=r"weight: checkpoint uninitialized, model \(2, 3\)"):
+        nn.Linear(3, 2).load_state_dict(nn.LazyLinear(2).state_dict())
+
+
+# -- new layers: construction checks and torch parity ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build, error, match",
+    [
+        (lambda: nn.GroupNorm(3, 4), ShapeError, r"GroupNorm: num_channels \(4\) must be divisible by num_groups \(3\)"),
+        (lambda: nn.GroupNorm(0, 4), ShapeError, r"GroupNorm: num_groups must be a positive int, got 0"),
+        (lambda: nn.LayerNorm(()), ShapeError, r"LayerNorm: normalized_shape must name at least one dim, got \(\)"),
+        (lambda: nn.LayerNorm(-1), ShapeError, r"LayerNorm: normalized_shape must be non-negative, got \(-1,\)"),
+        (lambda: nn.LayerNorm(3.0), DTypeError, r"LayerNorm: normalized_shape must be an int or a tuple"),
+        (lambda: nn.LayerNorm(3, eps=-1), ShapeError, r"LayerNorm: eps must be a non-negative number, got -1"),
+        (lambda: nn.BatchNorm2d(3, eps=-1), ShapeError, r"BatchNorm2d: eps must be a non-negative number, got -1"),
+        (lambda: nn.Dropout2d(1.5), ShapeError, r"Dropout2d: p must be a probability in \[0, 1\], got 1.5"),
+        (lambda: nn.Upsample(), ShapeError, r"Upsample: give size or scale_factor$"),
+        (lambda: nn.Upsample(size=3, scale_factor=2), ShapeError, r"Upsample: give size or scale_factor, not both"),
+        (lambda: nn.Upsample(size=3, mode="foo"), ShapeError, r"Upsample: mode 'foo' is not one of"),
+        (lambda: nn.Upsample(size=3, align_corners=True), ShapeError, r"Upsample: align_corners=True is only for"),
+        (lambda: nn.Upsample(scale_factor=0), ShapeError, r"Upsample: scale_factor must be positive and finite"),
+        (lambda: nn.Unflatten(1, (2, 2.5)), DTypeError, r"Unflatten: unflattened_size must be a tuple of ints"),
+        (lambda: nn.Unflatten(1, (-1, -1)), ShapeError, r"may hold one -1"),
+        (lambda: nn.Softmax2d()(gradcnn.zeros(2, 3)), ShapeError, r"Softmax2d: expected 3-D \(C, H, W\) or 4-D"),
+        (lambda: nn.DataParallel("net"), DTypeError, r"DataParallel: expected a Module, got str"),
+    ],
+)
+def test_new_layer_configurations_are_checked_at_construction(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_new_layers_agree_with_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    cases = [
+        (lambda lib: lib.LayerNorm((3, 4)), (2, 5, 3, 4)),
+        (lambda lib: lib.LayerNorm(4, elementwise_affine=False), (2, 3, 4)),
+        (lambda lib: lib.GroupNorm(2, 4), (3, 4, 2, 2)),
+        (lambda lib: lib.GroupNorm(4, 4, affine=False), (3, 4, 5)),
+        (lambda lib: lib.Upsample(scale_factor=2, mode="bilinear", align_corners=False), (2, 3, 4, 5)),
+        (lambda lib: lib.Upsample(size=(7, 3)), (2, 3, 4, 5)),
+        (lambda lib: lib.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 3)),
+        (lambda lib: lib.UpsamplingNearest2d(size=5), (1, 2, 3, 3)),
+        (lambda lib: lib.Softmax2d(), (2, 3, 2, 2)),
+        (lambda lib: lib.Unflatten(1, (2, 3)), (4, 6)),
+        (lambda lib: lib.BatchNorm2d(3, bias=False), (4, 3, 2, 2)),
+    ]
+    for build, shape in cases:
+        x = rng.standard_normal(shape)
+        ours, theirs = build(nn).double(), build(torch.nn).double()
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        gx, tx = gradcnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, t = ours(gx), theirs(tx)
+        np.testing.assert_allclose(y.detach().numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        seed = np.linspace(-1, 1, y.numel()).reshape(y.shape)
+        y.backward(gradcnn.tensor(seed))
+        t.backward(torch.tensor(seed))
+        np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_reprs_follow_the_conventions():
+    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,))"
+    assert repr(nn.LayerNorm((2, 3), eps=1e-3, bias=False)) == "LayerNorm((2, 3), eps=0.001, bias=False)"
+    assert repr(nn.GroupNorm(2, 4, affine=False)) == "GroupNorm(2, 4, affine=False)"
+    assert repr(nn.BatchNorm2d(3, bias=False)) == "BatchNorm2d(3, bias=False)"
+    assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
+    assert repr(nn.Upsample(size=(3, 4), mode="bilinear")) == "Upsample(size=(3, 4), mode='bilinear')"
+    assert repr(nn.Dropout2d(0.2)) == "Dropout2d(p=0.2)"
+    assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
+    assert repr(nn.LazyConv2d(8, 3)) == "LazyConv2d(0, 8, kernel_size=(3, 3), stride=(1, 1))"
+
+
+def test_data_parallel_is_a_pass_through_with_module_prefixed_state():
+    torch = pytest.importorskip("torch")
+    net = nn.DataParallel(nn.Sequential(nn.Linear(3, 2), nn.ReLU()))
+    assert list(net.state_dict()) == list(torch.nn.DataParallel(torch.nn.Sequential(
+        torch.nn.Linear(3, 2), torch.nn.ReLU())).state_dict()) == ["module.0.weight", "module.0.bias"]
+    x = gradcnn.randn(4, 3)
+    np.testing.assert_array_equal(net(x).detach().numpy(), net.module(x).detach().numpy())
+    with pytest.warns(UserWarning, match=r"device_ids \[0, 1\] beyond the first are not used"):
+        nn.DataParallel(nn.Linear(1, 1), device_ids=[0, 1])
+
+
+def test_batch_norm_layers_on_an_empty_batch_follow_torch():
+    torch = pytest.importorskip("torch")
+    for train in (True, False):
+        ours, theirs = nn.BatchNorm2d(3).train(train), torch.nn.BatchNorm2d(3).train(train)
+        y, t = ours(gradcnn.zeros(0, 3, 4, 4)), theirs(torch.zeros(0, 3, 4, 4))
+        assert y.shape == tuple(t.shape)
+        assert int(ours.num_batches_tracked) == int(theirs.num_batches_tracked)
+        np.testing.assert_array_equal(ours.running_mean.numpy(), theirs.running_mean.numpy())
+        np.testing.assert_array_equal(ours.running_var.numpy(), theirs.running_var.numpy())
+    assert nn.LocalResponseNorm(2)(gradcnn.zeros(0, 3, 4, 4)).shape == (0, 3, 4, 4)
+    with pytest.raises(ShapeError, match=r"training needs more than one value per channel"):
+        nn.BatchNorm1d(3)(gradcnn.zeros(1, 3))
+
+
+def test_activation_and_norm_layers_propagate_nan_like_torch():
+    torch = pytest.importorskip("torch")
+    x = np.array([[[[np.nan, 1.0], [-2.0, 0.5]], [[0.3, -0.1], [1.5, -3.0]], [[1.0, 2.0], [3.0, 4.0]]]])
+    x = np.concatenate([x, x[:, ::-1] * 0.5 + 0.1], 0)
+    builds = [
+        lambda lib: lib.ReLU(), lambda lib: lib.LeakyReLU(), lambda lib: lib.PReLU(), lambda lib: lib.ELU(),
+        lambda lib: lib.Sigmoid(),
+        lambda lib: lib.Tanh(), lambda lib: lib.Softmax(1), lambda lib: lib.LogSoftmax(1), lambda lib: lib.Softmax2d(),
+        lambda lib: lib.BatchNorm2d(3), lambda lib: lib.BatchNorm2d(3).eval(), lambda lib: lib.LayerNorm(2),
+        lambda lib: lib.GroupNorm(3, 3), lambda lib: lib.LocalResponseNorm(2), lambda lib: lib.Dropout2d(1.0),
+        lambda lib: lib.Upsample(scale_factor=2, mode="bilinear"), lambda lib: lib.RReLU().eval(),
+    ]
+    for build in builds:
+        ours, theirs = build(nn).double(), build(torch.nn).double()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's word on the NaN in softmax's max
+            y = ours(gradcnn.tensor(x)).detach().numpy()
+        t = theirs(torch.tensor(x)).detach().numpy()
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(t), err_msg=repr(ours))
+        np.testing.assert_allclose(y, t, rtol=1e-6, atol=1e-10, err_msg=repr(ours))
+
+
+@pytest.mark.gpu
+def test_lazy_modules_hooks_and_new_layers_on_cuda():
+    net = nn.Sequential(nn.LazyConv2d(4, 3, padding=1), nn.LazyBatchNorm2d(), nn.GroupNorm(2, 4), nn.ReLU(),
+                        nn.Dropout2d(0.5), nn.Upsample(scale_factor=2, mode="bilinear"), nn.Flatten(),
+                        nn.LayerNorm(4 * 8 * 8), nn.LazyLinear(3)).to("cuda")
+    assert all(p.device.startswith("cuda") for p in net.parameters())
+    grads = []
+    net[0].register_full_backward_hook(lambda m, gi, go: grads.append(go[0].device))
+    x = gradcnn.randn(2, 3, 4, 4, device="cuda", requires_grad=True)
+    net(x).sum().backward()
+    assert type(net[0]) is nn.Conv2d and net[0].weight.device.startswith("cuda")
+    assert grads and grads[0].startswith("cuda") and x.grad.device.startswith("cuda")
+    assert all(p.grad is not None and p.grad.device.startswith("cuda") for p in net.parameters())

@@ -161,19 +161,19 @@ def test_softmax_of_huge_logits_is_finite(op, dtype):
     y = op(x, dim=1)
     y.backward(gradcnn.ones_like(y))
     assert y.dtype == dtype
-    assert np.isfinite(y.data).all() and np.isfinite(x.grad.data).all()
+    assert np.isfinite(y._data).all() and np.isfinite(x.grad._data).all()
     if op is F.softmax:
-        np.testing.assert_allclose(y.data, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-6)
+        np.testing.assert_allclose(y._data, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-6)
     else:
-        np.testing.assert_allclose(y.data, [[0, -2e4, -1e4], [-np.log(3)] * 3], rtol=1e-6)
+        np.testing.assert_allclose(y._data, [[0, -2e4, -1e4], [-np.log(3)] * 3], rtol=1e-6)
 
 
 def test_maxout_ties_share_the_gradient():
     x = gradcnn.tensor([[1.0, 3.0, 3.0, 2.0]], dtype=np.float64, requires_grad=True)
     y = F.maxout(x, 2)
     y.backward(gradcnn.tensor([[1.0, 4.0]], dtype=np.float64))
-    np.testing.assert_array_equal(y.data, [[3.0, 3.0]])
-    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 4.0, 0.0]])
+    np.testing.assert_array_equal(y._data, [[3.0, 3.0]])
+    np.testing.assert_array_equal(x.grad._data, [[0.0, 1.0, 4.0, 0.0]])
 
 
 # x away from 0: the slope of a subnormal x cannot be read back from a product that underflows.
@@ -182,9 +182,9 @@ def test_maxout_ties_share_the_gradient():
 def test_rrelu_training_scales_negatives_by_a_slope_in_bounds(x, lu, seed):
     lower, upper = lu
     gradcnn.manual_seed(seed)
-    y = F.rrelu(gradcnn.tensor(x), lower, upper, training=True).data
+    y = F.rrelu(gradcnn.tensor(x), lower, upper, training=True)._data
     gradcnn.manual_seed(seed)
-    again = F.rrelu(gradcnn.tensor(x), lower, upper, training=True).data
+    again = F.rrelu(gradcnn.tensor(x), lower, upper, training=True)._data
     np.testing.assert_array_equal(y, again, err_msg="the same seed must give the same slopes")
     keep = x >= 0
     np.testing.assert_array_equal(y[keep], x[keep])
@@ -196,14 +196,14 @@ def test_rrelu_training_scales_negatives_by_a_slope_in_bounds(x, lu, seed):
 def test_rrelu_training_slopes_are_uniform_in_bounds(lower, upper):
     n = 10_000
     gradcnn.manual_seed(0)
-    slopes = F.rrelu(-gradcnn.ones(n, dtype=np.float64), lower, upper, training=True).data / -1.0
+    slopes = F.rrelu(-gradcnn.ones(n, dtype=np.float64), lower, upper, training=True)._data / -1.0
     width = upper - lower
     # Mean within 5 standard errors of (lower + upper) / 2; the extremes reach into both ends.
     assert abs(slopes.mean() - (lower + upper) / 2) <= 5 * width / np.sqrt(12 * n) + 1e-12
     assert slopes.min() >= lower and slopes.max() <= upper
     assert slopes.min() <= lower + 0.01 * width and slopes.max() >= upper - 0.01 * width
     gradcnn.manual_seed(1)
-    other = F.rrelu(-gradcnn.ones(n, dtype=np.float64), lower, upper, training=True).data / -1.0
+    other = F.rrelu(-gradcnn.ones(n, dtype=np.float64), lower, upper, training=True)._data / -1.0
     assert width == 0 or not np.array_equal(slopes, other), "a different seed must give other slopes"
 
 
@@ -219,7 +219,7 @@ def test_rrelu_training_gradient_is_the_drawn_slope(x, lu, seed):
     gradcheck(rrelu_training, t)
     y = rrelu_training(t)
     y.backward(gradcnn.ones_like(y))
-    np.testing.assert_allclose(t.grad.data, np.where(x > 0, 1.0, y.data / x), rtol=1e-12)
+    np.testing.assert_allclose(t.grad._data, np.where(x > 0, 1.0, y._data / x), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -272,8 +272,8 @@ def test_references_and_gradients_agree_with_torch(torch, x, slope, alpha, lu):
         ours = ours_op(gx)
         ours.backward(gradcnn.tensor(upstream))
         np.testing.assert_allclose(reference, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours._data, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 # -- errors ---------------------------------------------------------------------------------------

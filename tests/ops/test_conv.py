@@ -42,7 +42,7 @@ def t(shape, dtype=np.float64, requires_grad=False):
 def test_same_padding_output_size_and_sides(size, stride, kernel, expected_out, expected_pads):
     x = gradcnn.tensor(np.arange(size, dtype=np.float64).reshape(1, 1, size))
     w = gradcnn.tensor(np.zeros((1, 1, kernel)))
-    w.data[0, 0, 0] = 1.0  # picks the first tap of each window: reveals the left padding
+    w._data[0, 0, 0] = 1.0  # picks the first tap of each window: reveals the left padding
     y = F.conv1d(x, w, stride=stride, padding="same").numpy().reshape(-1)
     assert y.shape == (expected_out,)
     left = expected_pads[0]
@@ -167,3 +167,25 @@ def test_batch_chunks_on_the_worker_pool_match_one_inline_chunk(monkeypatch, kw)
     for a, c in zip(chunked, inline):
         np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chunked[0], ref_conv_nd(x, w, b, **kw), rtol=1e-10, atol=1e-10)
+
+
+def test_float16_computes_in_float32_and_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 7)).astype(np.float16)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float16)
+    for op, top in [(lambda a: F.conv2d(a, gradcnn.tensor(w), padding=1),
+                     lambda a: torch.nn.functional.conv2d(a, torch.tensor(w), padding=1)),
+                    (lambda a: F.max_pool2d(a, 2), lambda a: torch.nn.functional.max_pool2d(a, 2)),
+                    (lambda a: F.avg_pool2d(a, 3, 2), lambda a: torch.nn.functional.avg_pool2d(a, 3, 2))]:
+        ours = gradcnn.tensor(x, requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        y, ty = op(ours), top(theirs)
+        assert y.dtype == np.float16
+        np.testing.assert_allclose(y.detach().numpy().astype(np.float32), ty.detach().numpy().astype(np.float32),
+                                   rtol=2e-3, atol=2e-3)
+        y.sum().backward()
+        ty.sum().backward()
+        assert ours.grad.dtype == np.float16
+        np.testing.assert_allclose(ours.grad.numpy().astype(np.float32), theirs.grad.numpy().astype(np.float32),
+                                   rtol=2e-3, atol=2e-2)

@@ -193,7 +193,7 @@ def test_ndarray_operands_on_either_side_are_constants():
     x = leaf([1.0, 2.0, 3.0])
     arr = np.array([[2.0], [4.0]])
     out = arr * x + x / arr - arr
-    np.testing.assert_allclose(out.detach().numpy(), arr * x.data + x.data / arr - arr)
+    np.testing.assert_allclose(out.detach().numpy(), arr * x._data + x._data / arr - arr)
     out.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.full(3, 6.0 + 0.75))
 
@@ -312,3 +312,88 @@ def test_bad_inputs_raise_specific_errors(call, error, match):
 def test_shape_errors_are_also_value_errors():
     with pytest.raises(ValueError):
         ops.add(_t(2, 3), _t(4))
+
+
+# -- trigonometric and hyperbolic functions, rounding, predicates, masked_fill ---------------------
+
+test_sin = op_test(ops.sin, np.sin, [arrays(min_value=-4, max_value=4, **SMALL)], second_order=True)
+test_cos = op_test(ops.cos, np.cos, [arrays(min_value=-4, max_value=4, **SMALL)], second_order=True)
+test_tan = op_test(ops.tan, np.tan, [arrays(min_value=-1.2, max_value=1.2, **SMALL)])
+test_asin = op_test(ops.asin, np.arcsin, [arrays(min_value=-0.9, max_value=0.9, **SMALL)], second_order=True)
+test_acos = op_test(ops.acos, np.arccos, [arrays(min_value=-0.9, max_value=0.9, **SMALL)])
+test_atan = op_test(ops.atan, np.arctan, [arrays(min_value=-4, max_value=4, **SMALL)], second_order=True)
+test_sinh = op_test(ops.sinh, np.sinh, [arrays(min_value=-3, max_value=3, **SMALL)])
+test_cosh = op_test(ops.cosh, np.cosh, [arrays(min_value=-3, max_value=3, **SMALL)])
+test_reciprocal = op_test(ops.reciprocal, np.reciprocal, [arrays(**SMALL).filter(lambda a: np.all(np.abs(a) > 0.3))])
+test_rsqrt = op_test(ops.rsqrt, lambda a: 1 / np.sqrt(a), [arrays(min_value=0.2, max_value=5, **SMALL)])
+
+
+@st.composite
+def _masked(draw):
+    x = draw(arrays(**SMALL))
+    mask = draw(arrays(x.shape, dtype=np.bool_))
+    return x, mask
+
+
+test_masked_fill = op_test(lambda x, m: ops.masked_fill(x, m, -2.5), lambda x, m: np.where(m, -2.5, x), _masked())
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "floor", "ceil",
+                                  "round", "trunc", "isnan", "isinf", "isfinite", "reciprocal", "rsqrt"])
+def test_matches_pytorch_including_nan_and_integers(name):
+    torch = pytest.importorskip("torch")
+    values = np.array([-2.5, -0.5, 0.0, 0.5, 1.5, 2.5, np.nan, np.inf], dtype=np.float32)
+    with np.errstate(all="ignore"):  # NaN out of the domain, as in PyTorch, without a warning
+        ours = getattr(gradcnn, name)(gradcnn.tensor(values)).numpy()
+    theirs = getattr(torch, name)(torch.tensor(values)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
+    with np.errstate(all="ignore"):
+        got = getattr(gradcnn, name)(gradcnn.tensor([1, 2, 3])).dtype
+    assert got == np.dtype(str(getattr(torch, name)(torch.tensor([1, 2, 3])).dtype)[6:])
+
+
+def test_rounding_is_constant_for_autograd_and_masked_fill_checks_its_mask():
+    x = gradcnn.tensor([0.4, 1.6], requires_grad=True)
+    assert not gradcnn.floor(x).requires_grad
+    with pytest.raises(DTypeError, match="mask must be a bool"):
+        ops.masked_fill(x, gradcnn.tensor([1, 0]), 0.0)
+    with pytest.raises(ShapeError, match="0-d"):
+        ops.masked_fill(x, gradcnn.tensor([True, False]), gradcnn.ones(2))
+
+
+# -- PyTorch's dtype promotion -------------------------------------------------------------------
+
+PROMOTION = [
+    (lambda m: m.tensor([1, 2, 3]) / 2, "an int tensor divided by an int"),
+    (lambda m: m.tensor([1, 2, 3]) / 2.0, "an int tensor divided by a float"),
+    (lambda m: m.tensor([1.0, 2.0]) * m.tensor(2.0, dtype=m.float64), "float32 times a float64 0-d tensor"),
+    (lambda m: m.tensor([1, 2]) * m.tensor(2.5, dtype=m.float64), "int times a float64 0-d tensor"),
+    (lambda m: m.tensor([1, 2]) * 2.5, "int times a float"),
+    (lambda m: m.tensor([True, False]) + 1, "bool plus an int"),
+    (lambda m: m.tensor([1, 2], dtype=m.int32) + 1, "int32 plus an int"),
+    (lambda m: m.tensor([1, 2], dtype=m.int32) + m.tensor([1], dtype=m.int64), "int32 plus int64"),
+    (lambda m: m.tensor([1.0, 2.0], dtype=m.float16) + m.tensor([1.0]), "float16 plus float32"),
+    (lambda m: m.tensor([1, 2]) ** 2, "int to an int power"),
+    (lambda m: m.tensor([1, 2]) ** 0.5, "int to a float power"),
+    (lambda m: 2.0 ** m.tensor([1, 2]), "a float to an int tensor power"),
+    (lambda m: m.tensor([1, 2], dtype=m.uint8) - m.tensor([3], dtype=m.int8), "uint8 minus int8"),
+    (lambda m: m.where(m.tensor([True, False]), m.tensor([1, 2]), 0.5), "where of an int tensor and a float"),
+    (lambda m: m.tensor([1.0, 2.0]) + m.tensor(1, dtype=m.int64), "float32 plus an int64 0-d tensor"),
+]
+
+
+@pytest.mark.parametrize("make, what", PROMOTION, ids=[w for _, w in PROMOTION])
+def test_dtype_promotion_follows_pytorch(make, what):
+    torch = pytest.importorskip("torch")
+    ours, theirs = make(gradcnn), make(torch)
+    assert ours.dtype == np.dtype(str(theirs.dtype)[6:]), what
+    np.testing.assert_allclose(np.asarray(ours, dtype=np.float64), theirs.double().numpy(), rtol=1e-6)
+
+
+def test_result_type_without_torch():
+    from gradcnn.ops.elementwise import result_type
+
+    assert result_type(gradcnn.tensor([1, 2]), 2.5) == np.float32
+    assert result_type(gradcnn.tensor([1.0]), gradcnn.tensor(1.0, dtype=np.float64)) == np.float32
+    assert result_type(gradcnn.tensor([1], dtype=np.int32), gradcnn.tensor([1.0], dtype=np.float16)) == np.float16
+    assert result_type(True, 1) == np.int64 and result_type(1, 2.0) == np.float32

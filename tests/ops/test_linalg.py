@@ -71,7 +71,7 @@ def test_every_numpy_matmul_case_forward_and_backward(a_shape, b_shape):
     a = gradcnn.tensor(rng.standard_normal(a_shape), requires_grad=True)
     b = gradcnn.tensor(rng.standard_normal(b_shape), requires_grad=True)
     out = a @ b
-    expected = a.data @ b.data
+    expected = a._data @ b._data
     assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12)
     gradcnn.testing.gradcheck(ops.matmul, (a, b))
@@ -170,3 +170,41 @@ def test_embedding_padding_row_gets_no_gradient_but_keeps_its_values():
 def test_embedding_rejects_padding_idx_outside_the_table(padding_idx):
     with pytest.raises((IndexOutOfRangeError, DTypeError), match="padding_idx"):
         ops.embedding(gradcnn.tensor([0]), gradcnn.ones(3, 2), padding_idx=padding_idx)
+
+
+# -- dot, mm, bmm, outer -------------------------------------------------------------------------
+
+
+@st.composite
+def _vectors(draw):
+    n = draw(st.integers(1, 5))
+    return draw(arrays((n,))), draw(arrays((n,)))
+
+
+@st.composite
+def _batched(draw):
+    b, n, k, m = (draw(st.integers(1, 3)) for _ in range(4))
+    return draw(arrays((b, n, k))), draw(arrays((b, k, m)))
+
+
+@st.composite
+def _matrices(draw):
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    return draw(arrays((n, k))), draw(arrays((k, m)))
+
+
+test_dot = op_test(ops.dot, np.dot, _vectors())
+test_mm = op_test(ops.mm, np.matmul, _matrices())
+test_bmm = op_test(ops.bmm, np.matmul, _batched())
+test_outer = op_test(ops.outer, np.outer, _vectors())
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: ops.dot(gradcnn.ones(3), gradcnn.ones(4)), "3 elements but other has 4"),
+    (lambda: ops.mm(gradcnn.ones(3), gradcnn.ones(3, 1)), "input must be 2-D"),
+    (lambda: ops.bmm(gradcnn.ones(2, 3, 4), gradcnn.ones(3, 4, 5)), "batch sizes differ"),
+    (lambda: ops.outer(gradcnn.ones(2, 2), gradcnn.ones(2)), "input must be 1-D"),
+])
+def test_products_check_their_shapes(call, message):
+    with pytest.raises(ShapeError, match=message):
+        call()

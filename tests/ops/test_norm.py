@@ -111,19 +111,19 @@ test_batch_norm_eval = op_test(_eval, _eval_ref, bn_inputs(stats=True), kwargs=e
 def test_training_updates_running_stats_in_place(inputs, momentum):
     x, running_mean, running_var = inputs
     rm, rv = gradcnn.tensor(running_mean), gradcnn.tensor(running_var)
-    rm_array, rv_array = rm.data, rv.data
+    rm_array, rv_array = rm._data, rv._data
     xt = gradcnn.tensor(x, requires_grad=True)
     out = F.batch_norm(xt, rm, rv, training=True, momentum=momentum)
     expected, expected_mean, expected_var = batch_norm_ref(x, running_mean, running_var, training=True,
                                                            momentum=momentum)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(rm.data, expected_mean, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(rv.data, expected_var, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out._data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm._data, expected_mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rv._data, expected_var, rtol=1e-12, atol=1e-14)
     # Updated in place (the arrays a module's buffers hold), and not recorded for autograd.
-    assert rm.data is rm_array and rv.data is rv_array
+    assert rm._data is rm_array and rv._data is rv_array
     assert not rm.requires_grad and not rv.requires_grad and rm.grad_fn is None and rv.grad_fn is None
     # The running statistics do not change the training output.
-    np.testing.assert_array_equal(out.data, F.batch_norm(gradcnn.tensor(x), None, None, training=True).data)
+    np.testing.assert_array_equal(out._data, F.batch_norm(gradcnn.tensor(x), None, None, training=True)._data)
 
 
 @given(inputs=bn_inputs(stats=True, affine=False))
@@ -131,14 +131,14 @@ def test_eval_leaves_running_stats_alone(inputs):
     x, running_mean, running_var = inputs
     rm, rv = gradcnn.tensor(running_mean), gradcnn.tensor(running_var)
     F.batch_norm(gradcnn.tensor(x), rm, rv, training=False)
-    np.testing.assert_array_equal(rm.data, running_mean)
-    np.testing.assert_array_equal(rv.data, running_var)
+    np.testing.assert_array_equal(rm._data, running_mean)
+    np.testing.assert_array_equal(rv._data, running_var)
 
 
 def test_training_output_has_zero_mean_and_unit_variance_per_channel():
     gradcnn.manual_seed(0)
     x = gradcnn.randn(8, 3, 5, dtype=np.float64) * 4.0 + 2.0
-    out = _per_channel(F.batch_norm(x, None, None, training=True, eps=0.0).data)
+    out = _per_channel(F.batch_norm(x, None, None, training=True, eps=1e-300)._data)
     np.testing.assert_allclose(out.mean(axis=1), 0.0, atol=1e-12)
     np.testing.assert_allclose(out.var(axis=1), 1.0, rtol=1e-12)
 
@@ -172,11 +172,11 @@ def test_batch_norm_agrees_with_torch(torch, inputs, momentum, eps, training):
     np.testing.assert_allclose(ours_ref[0], expected.detach().numpy(), **close)
     np.testing.assert_allclose(ours_ref[1], t_rm.numpy(), **close)
     np.testing.assert_allclose(ours_ref[2], t_rv.numpy(), **close)
-    np.testing.assert_allclose(ours.data, expected.detach().numpy(), **close)
-    np.testing.assert_allclose(g_rm.data, t_rm.numpy(), **close)
-    np.testing.assert_allclose(g_rv.data, t_rv.numpy(), **close)
+    np.testing.assert_allclose(ours._data, expected.detach().numpy(), **close)
+    np.testing.assert_allclose(g_rm._data, t_rm.numpy(), **close)
+    np.testing.assert_allclose(g_rv._data, t_rv.numpy(), **close)
     for ours_t, theirs_t in ((g_x, t_x), (g_w, t_w), (g_b, t_b)):
-        np.testing.assert_allclose(ours_t.grad.data, theirs_t.grad.numpy(), **close)
+        np.testing.assert_allclose(ours_t.grad._data, theirs_t.grad.numpy(), **close)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -215,6 +215,8 @@ def _x(*shape, dtype=np.float32):
                      id="eval-without-stats"),
         pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), eps=-1e-5), ShapeError,
                      r"batch_norm: eps must be a non-negative number, got -1e-05", id="negative-eps"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), training=True, eps=0.0), ShapeError,
+                     r"batch_norm: eps must be positive in training \(as in PyTorch\), got 0.0", id="zero-eps-training"),
         pytest.param(lambda: F.batch_norm(np.zeros((2, 3)), _x(3), _x(3)), DTypeError,
                      r"batch_norm: input must be a Tensor, got ndarray", id="input-array"),
     ],
@@ -244,3 +246,232 @@ test_local_response_norm = op_test(
                                   "beta": st.sampled_from([0.5, 0.75]), "k": st.sampled_from([1.0, 2.0])}),
     second_order=True,
 )
+
+
+# -- layer norm and group norm --------------------------------------------------------------------
+
+
+def layer_norm_ref(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    rows = x.reshape(x.shape[: x.ndim - len(normalized_shape)] + (-1,))
+    out = ((rows - rows.mean(-1, keepdims=True)) / np.sqrt(rows.var(-1, keepdims=True) + eps)).reshape(x.shape)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm_ref(x, num_groups, weight=None, bias=None, eps=1e-5):
+    groups = x.reshape(x.shape[0], num_groups, -1)
+    out = ((groups - groups.mean(-1, keepdims=True)) / np.sqrt(groups.var(-1, keepdims=True) + eps)).reshape(x.shape)
+    if weight is not None:
+        out = out * _broadcast(weight, x)
+    if bias is not None:
+        out = out + _broadcast(bias, x)
+    return out
+
+
+def _distinct(draw, shape):
+    # distinct values 0.05 apart: every normalized group has a variance well away from zero
+    return draw(arrays(shape, elements=st.integers(-200, 200).map(lambda k: k / 20), unique=True))
+
+
+@st.composite
+def ln_cases(draw, affine=None, max_side=3):
+    shape = draw(array_shapes(min_dims=1, max_dims=4, max_side=max_side))
+    k = draw(st.integers(1, len(shape)))
+    normalized = shape[len(shape) - k:]
+    if np.prod(normalized) < 2:
+        shape, normalized = shape + (2,), normalized + (2,)
+    inputs = [_distinct(draw, shape)]
+    affine = draw(st.booleans()) if affine is None else affine
+    inputs += [draw(arrays(normalized, min_value=-2.0, max_value=2.0)) if affine else None for _ in range(2)]
+    config = {"normalized_shape": normalized if draw(st.booleans()) or len(normalized) > 1 else normalized[0],
+              "eps": draw(eps_values)}
+    return tuple(inputs), config
+
+
+@st.composite
+def gn_cases(draw, max_side=3):
+    groups = draw(st.integers(1, 3))
+    channels = groups * draw(st.integers(1, 2))
+    spatial = draw(array_shapes(min_dims=0, max_dims=2, max_side=max_side))
+    if channels // groups * int(np.prod(spatial)) < 2:
+        spatial = spatial + (2,)
+    inputs = [_distinct(draw, (draw(st.integers(1, 3)), channels) + spatial)]
+    affine = draw(st.booleans())
+    inputs += [draw(arrays((channels,), min_value=-2.0, max_value=2.0)) if affine else None for _ in range(2)]
+    return tuple(inputs), {"num_groups": groups, "eps": draw(eps_values)}
+
+
+def _layer_norm(x, weight, bias, normalized_shape, eps):
+    return F.layer_norm(x, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm_ref(x, weight, bias, normalized_shape, eps):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    return layer_norm_ref(x, shape, weight, bias, eps)
+
+
+def _group_norm(x, weight, bias, num_groups, eps):
+    return F.group_norm(x, num_groups, weight, bias, eps)
+
+
+def _group_norm_ref(x, weight, bias, num_groups, eps):
+    return group_norm_ref(x, num_groups, weight, bias, eps)
+
+
+test_layer_norm = op_test(_layer_norm, _layer_norm_ref, cases=ln_cases(), atol=1e-10, rtol=1e-9)
+test_layer_norm_second_order = op_test(_layer_norm, _layer_norm_ref, cases=ln_cases(max_side=2), atol=1e-10,
+                                       rtol=1e-9, second_order=True)
+test_group_norm = op_test(_group_norm, _group_norm_ref, cases=gn_cases(), atol=1e-10, rtol=1e-9)
+test_group_norm_second_order = op_test(_group_norm, _group_norm_ref, cases=gn_cases(max_side=2), atol=1e-10,
+                                       rtol=1e-9, second_order=True)
+
+
+def _torch_or_none(torch, a):
+    return None if a is None else torch.tensor(np.ascontiguousarray(a), requires_grad=True)
+
+
+def _ours_or_none(a):
+    return None if a is None else gradcnn.tensor(a, requires_grad=True)
+
+
+def _compare_with_torch(torch, theirs_fn, ours_fn, inputs):
+    t_inputs = [_torch_or_none(torch, a) for a in inputs]
+    g_inputs = [_ours_or_none(a) for a in inputs]
+    expected, ours = theirs_fn(*t_inputs), ours_fn(*g_inputs)
+    close = dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.detach().numpy(), expected.detach().numpy(), **close)
+    seed = np.linspace(-1.0, 1.0, ours.numel()).reshape(ours.shape)
+    expected.backward(torch.tensor(seed))
+    ours.backward(gradcnn.tensor(seed))
+    for g, t in zip(g_inputs, t_inputs):
+        if g is not None:
+            np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), **close)
+
+
+@given(case=ln_cases(max_side=4))
+def test_layer_norm_agrees_with_torch(torch, case):
+    inputs, config = case
+    shape = config["normalized_shape"]
+    shape = [shape] if isinstance(shape, int) else list(shape)
+    _compare_with_torch(
+        torch, lambda x, w, b: torch.nn.functional.layer_norm(x, shape, w, b, config["eps"]),
+        lambda x, w, b: F.layer_norm(x, config["normalized_shape"], w, b, config["eps"]), inputs)
+
+
+@given(case=gn_cases(max_side=4))
+def test_group_norm_agrees_with_torch(torch, case):
+    inputs, config = case
+    _compare_with_torch(
+        torch, lambda x, w, b: torch.nn.functional.group_norm(x, config["num_groups"], w, b, config["eps"]),
+        lambda x, w, b: F.group_norm(x, config["num_groups"], w, b, config["eps"]), inputs)
+
+
+# -- empty batches and NaN, as in torch -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4, 4), (3, 3, 0)])
+def test_empty_input_gives_empty_output_and_leaves_running_stats(torch, shape):
+    c = shape[1]
+    for training in (True, False):
+        rm, rv = gradcnn.zeros(c) + 0.5, gradcnn.ones(c) * 2.0
+        x = gradcnn.zeros(*shape, requires_grad=True)
+        w = gradcnn.ones(c, requires_grad=True)
+        out = F.batch_norm(x, rm, rv, w, None, training=training)
+        t_rm, t_rv = torch.zeros(c) + 0.5, torch.ones(c) * 2.0
+        expected = torch.nn.functional.batch_norm(torch.zeros(shape), t_rm, t_rv, torch.ones(c), None, training=training)
+        assert out.shape == tuple(expected.shape)
+        np.testing.assert_array_equal(rm.numpy(), t_rm.numpy())
+        np.testing.assert_array_equal(rv.numpy(), t_rv.numpy())
+        out.sum().backward()
+        assert x.grad.shape == shape and not w.grad.numpy().any()
+    if c:
+        assert F.layer_norm(gradcnn.zeros(*shape), shape[-1:]).shape == shape
+        assert F.group_norm(gradcnn.zeros(*shape), 1).shape == shape
+    if len(shape) >= 3:
+        assert F.local_response_norm(gradcnn.zeros(*shape), 2).shape == shape
+
+
+def test_no_channels_is_empty_for_layer_group_and_local_response_norm(torch):
+    # (batch norm of no channels is an IndexError in torch 2.13; gradcnn returns the empty output)
+    assert tuple(torch.nn.functional.local_response_norm(torch.zeros(2, 0, 4), 2).shape) == (2, 0, 4)
+    assert F.local_response_norm(gradcnn.zeros(2, 0, 4), 2).shape == (2, 0, 4)
+    assert F.layer_norm(gradcnn.zeros(2, 0), (0,)).shape == (2, 0)
+    assert tuple(torch.nn.functional.layer_norm(torch.zeros(2, 0), (0,)).shape) == (2, 0)
+
+
+def test_nan_spreads_over_what_is_normalized_with_it(torch):
+    x = np.arange(2 * 4 * 3, dtype=np.float64).reshape(2, 4, 3) / 7.0
+    x[0, 1, 2] = np.nan
+    rm, rv = np.zeros(4), np.ones(4)
+    cases = [
+        (lambda t, a: t.nn.functional.layer_norm(a, [3]), lambda a: F.layer_norm(a, 3)),
+        (lambda t, a: t.nn.functional.layer_norm(a, [4, 3]), lambda a: F.layer_norm(a, (4, 3))),
+        (lambda t, a: t.nn.functional.group_norm(a, 2), lambda a: F.group_norm(a, 2)),
+        (lambda t, a: t.nn.functional.batch_norm(a, None, None, training=True), lambda a: F.batch_norm(a, None, None, training=True)),
+        (lambda t, a: t.nn.functional.batch_norm(a, t.tensor(rm), t.tensor(rv)),
+         lambda a: F.batch_norm(a, gradcnn.tensor(rm), gradcnn.tensor(rv))),
+        (lambda t, a: t.nn.functional.local_response_norm(a, 2), lambda a: F.local_response_norm(a, 2)),
+    ]
+    for theirs, ours in cases:
+        expected = theirs(torch, torch.tensor(x)).numpy()
+        got = ours(gradcnn.tensor(x)).numpy()
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_nan_reaches_the_running_statistics(torch):
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    x[1, 0, 1] = np.nan
+    rm, rv = gradcnn.zeros(2, dtype=np.float64), gradcnn.ones(2, dtype=np.float64)
+    F.batch_norm(gradcnn.tensor(x), rm, rv, training=True)
+    t_rm, t_rv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    torch.nn.functional.batch_norm(torch.tensor(x), t_rm, t_rv, training=True)
+    np.testing.assert_allclose(rm.numpy(), t_rm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), t_rv.numpy(), rtol=1e-12)
+
+
+def test_group_norm_refuses_one_value_in_all_as_torch(torch):
+    with pytest.raises(ValueError):
+        torch.nn.functional.group_norm(torch.zeros(1, 2), 2)
+    with pytest.raises(ShapeError, match=r"group_norm: expected more than one value to normalize, got input of "
+                                         r"shape \(1, 2\) with num_groups=2"):
+        F.group_norm(_x(1, 2), 2)
+    # two samples of one value per group: zeros, as in torch
+    np.testing.assert_array_equal(F.group_norm(gradcnn.tensor([[1.0, 2.0], [3.0, 4.0]]), 2).numpy(), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        pytest.param(lambda: F.layer_norm(_x(2, 4), (3,)), ShapeError,
+                     r"layer_norm: normalized_shape \(3,\) must equal the last 1 dims of the input, got input of "
+                     r"shape \(2, 4\)", id="ln-shape"),
+        pytest.param(lambda: F.layer_norm(_x(4), (2, 4)), ShapeError,
+                     r"normalized_shape \(2, 4\) must equal the last 2 dims", id="ln-too-many-dims"),
+        pytest.param(lambda: F.layer_norm(_x(2, 4), (4,), _x(3)), ShapeError,
+                     r"layer_norm: weight has shape \(3,\), expected normalized_shape \(4,\)", id="ln-weight"),
+        pytest.param(lambda: F.layer_norm(_x(2, 4), ()), ShapeError,
+                     r"layer_norm: normalized_shape must name at least one dim, got \(\)", id="ln-empty"),
+        pytest.param(lambda: F.layer_norm(_x(2, 4), 4.0), DTypeError,
+                     r"layer_norm: normalized_shape must be an int or a tuple", id="ln-float"),
+        pytest.param(lambda: F.layer_norm(_x(2, 4), (4,), eps=-1.0), ShapeError,
+                     r"layer_norm: eps must be a non-negative number, got -1.0", id="ln-eps"),
+        pytest.param(lambda: F.layer_norm(_x(2, 4, dtype=np.int64), (4,)), DTypeError,
+                     r"layer_norm: input must be floating, got int64", id="ln-int"),
+        pytest.param(lambda: F.group_norm(_x(2, 4), 3), ShapeError,
+                     r"group_norm: the input's 4 channels \(shape \(2, 4\)\) do not split into num_groups=3 equal "
+                     r"groups", id="gn-groups"),
+        pytest.param(lambda: F.group_norm(_x(2, 4), 0), ShapeError,
+                     r"group_norm: num_groups must be a positive int, got 0", id="gn-zero-groups"),
+        pytest.param(lambda: F.group_norm(_x(2, 4), 2, _x(3)), ShapeError,
+                     r"group_norm: weight has shape \(3,\), expected \(4,\)", id="gn-weight"),
+        pytest.param(lambda: F.group_norm(_x(4), 2), ShapeError,
+                     r"group_norm: input must be \(N, C, \*\), got shape \(4,\)", id="gn-1d"),
+    ],
+)
+def test_layer_and_group_norm_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -205,9 +205,9 @@ def test_integer_and_bool_reductions_promote():
 
 def test_var_unbiased_flag_matches_correction():
     x = leaf([1.0, 2.0, 4.0])
-    assert ops.var(x, unbiased=False).item() == pytest.approx(np.var(x.data))
-    assert ops.var(x).item() == pytest.approx(np.var(x.data, ddof=1))
-    assert ops.std(x, correction=0).item() == pytest.approx(np.std(x.data))
+    assert ops.var(x, unbiased=False).item() == pytest.approx(np.var(x._data))
+    assert ops.var(x).item() == pytest.approx(np.var(x._data, ddof=1))
+    assert ops.std(x, correction=0).item() == pytest.approx(np.std(x._data))
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -248,3 +248,59 @@ BAD_CALLS = [
 def test_bad_inputs_raise_specific_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# -- sort, topk, cumsum, norm, and max/min along a dim ----------------------------------------------
+
+# Values at least 1e-3 apart: finite differences must not reorder them.
+DISTINCT = arrays(max_dims=3, max_side=4).filter(
+    lambda a: a.ndim >= 1 and (a.size < 2 or np.diff(np.sort(a.reshape(-1))).min() > 1e-3))
+
+
+def _sort_ref(a, descending=False):
+    s = np.sort(a, axis=-1)
+    return s[..., ::-1] if descending else s
+
+
+test_sort_values = op_test(lambda x, **k: ops.sort(x, **k).values, _sort_ref, [DISTINCT],
+                           kwargs=st.sampled_from([{}, {"descending": True}]))
+test_topk_values = op_test(lambda x: ops.topk(x, 1).values, lambda a: np.sort(a, axis=-1)[..., ::-1][..., :1],
+                           [DISTINCT])
+test_cumsum = op_test(lambda x: ops.cumsum(x, -1), lambda a: np.cumsum(a, axis=-1) if a.ndim else a,
+                      [arrays(max_dims=3, max_side=4)], second_order=True)
+test_norm_2 = op_test(lambda x: ops.norm(x), lambda a: np.sqrt((a * a).sum()),
+                      [arrays(max_dims=3, max_side=4).filter(lambda a: np.abs(a).sum() > 0.5)])
+test_norm_1_dim = op_test(lambda x: ops.norm(x, 1, -1), lambda a: np.abs(a).sum(-1),
+                          [arrays(min_dims=1, max_dims=3, max_side=4).filter(lambda a: np.all(np.abs(a) > 0.05))])
+
+
+def test_sort_and_topk_match_pytorch_with_ties_and_nan():
+    torch = pytest.importorskip("torch")
+    values = np.array([[3.0, 1.0, 2.0, 1.0, np.nan], [0.0, -1.0, 5.0, 5.0, 2.0]])
+    for descending in (False, True):
+        ours = ops.sort(gradcnn.tensor(values), 1, descending=descending)
+        theirs = torch.sort(torch.tensor(values), dim=1, descending=descending, stable=True)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    ours = ops.topk(gradcnn.tensor(values[1:]), 3)
+    theirs = torch.topk(torch.tensor(values[1:]), 3)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_returned_index_as_pytorch():
+    x = gradcnn.tensor([[2.0, 2.0, 1.0]], requires_grad=True)
+    values, indices = gradcnn.max(x, 1)
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0, 0.0]])  # not 0.5 / 0.5
+    assert indices.tolist() == [0]
+
+
+def test_cumsum_of_ints_is_int64_and_norm_variants_match_pytorch():
+    torch = pytest.importorskip("torch")
+    assert ops.cumsum(gradcnn.tensor([True, True]), 0).dtype == np.int64
+    a = np.array([[3.0, -4.0, 0.0], [1.0, 2.0, -2.0]])
+    for p in ("fro", 1, 2, 3, float("inf"), float("-inf"), 0):
+        np.testing.assert_allclose(ops.norm(gradcnn.tensor(a), p, 1).numpy(),
+                                   torch.norm(torch.tensor(a), p, 1).numpy(), rtol=1e-12)
+    with pytest.raises(ShapeError, match="k .5. must be an int in"):
+        ops.topk(gradcnn.ones(3), 5)

@@ -25,7 +25,7 @@ def _set_grads(params, grads):
 def _step(opt, params, grads):
     _set_grads(params, grads)
     opt.step()
-    return [p.data.copy() for p in params]
+    return [p._data.copy() for p in params]
 
 
 # -- hand-computed steps ----------------------------------------------------------------------
@@ -147,6 +147,25 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
     ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True, maximize=True)),
     ("RMSprop", dict(lr=0.01, eps=1e-3, weight_decay=0.05)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.5, eps=1e-4)),
+    ("Adadelta", dict(lr=0.1, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict(rho=1.0, weight_decay=0.01)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.3, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.05, eps=1e-3, lr_decay=0.01, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("NAdam", dict(lr=0.02, betas=(0.5, 0.9), eps=1e-6)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), maximize=True)),  # rho_t passes 5 within the run
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.5))),  # rho_inf = 3: never rectified
 ]
 
 
@@ -172,7 +191,7 @@ def _run_both(name, config, dtype=np.float64, steps=20, seed=0):
 def test_matches_torch_float64(name, config):
     ours, theirs, opt, topt = _run_both(name, config)
     for p, t in zip(ours, theirs):
-        assert_allclose(p.data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+        assert_allclose(p._data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
     for p, t in zip(ours, theirs):
         for key, value in topt.state[t].items():
             assert_allclose(np.asarray(opt.state[p][key]), value.numpy(), rtol=1e-12, atol=1e-14)
@@ -184,7 +203,7 @@ def test_matches_torch_float32(name, config):
     ours, theirs, _, _ = _run_both(name, config, dtype=np.float32)
     for p, t in zip(ours, theirs):
         assert p.dtype == np.float32
-        assert_allclose(p.data, t.detach().numpy(), rtol=2e-6, atol=2e-6)
+        assert_allclose(p._data, t.detach().numpy(), rtol=2e-6, atol=2e-6)
 
 
 def test_param_groups_with_their_own_lr_match_torch():
@@ -207,7 +226,7 @@ def test_param_groups_with_their_own_lr_match_torch():
         opt.step()
         topt.step()
     for p, t in zip(ours, theirs):
-        assert_allclose(p.data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+        assert_allclose(p._data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_add_param_group_uses_the_defaults():
@@ -227,6 +246,10 @@ def test_add_param_group_uses_the_defaults():
     ("Adam", dict(lr=0.01, amsgrad=True)),
     ("AdamW", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Adadelta", dict(lr=0.5)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+    ("NAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01)),
 ])
 def test_state_dict_round_trip_continues_identically(name, config):
     rng = np.random.default_rng(2)
@@ -242,7 +265,7 @@ def test_state_dict_round_trip_continues_identically(name, config):
     assert [g["params"] for g in groups] == [[0], [1, 2]]
     restored = {str(k): dict(v) for k, v in state["state"].items()}
 
-    second = [nn.Parameter(p.data.copy()) for p in first]
+    second = [nn.Parameter(p._data.copy()) for p in first]
     opt2 = getattr(optim, name)([{"params": second[:1]}, {"params": second[1:]}], lr=1.0)
     opt2.load_state_dict({"state": restored, "param_groups": groups})
     assert opt2.param_groups[1]["lr"] == 0.003
@@ -285,9 +308,9 @@ def test_zero_grad_and_params_without_grad():
     opt = optim.SGD([a, b], lr=0.1, momentum=0.9)
     _set_grads([a], [[1.0]])
     opt.step()
-    assert b not in opt.state and b.data[0] == 2.0
+    assert b not in opt.state and b._data[0] == 2.0
     opt.zero_grad(set_to_none=False)
-    assert a.grad is not None and a.grad.data[0] == 0 and b.grad is None
+    assert a.grad is not None and a.grad._data[0] == 0 and b.grad is None
     opt.zero_grad()
     assert a.grad is None
 
@@ -315,8 +338,8 @@ def test_step_with_closure_returns_the_loss():
         return loss
 
     loss = opt.step(closure)
-    assert float(loss.data) == 9.0
-    assert_allclose(p.data, [3.0 - 0.1 * 6.0])
+    assert float(loss._data) == 9.0
+    assert_allclose(p._data, [3.0 - 0.1 * 6.0])
 
 
 # -- argument errors --------------------------------------------------------------------------
@@ -324,13 +347,12 @@ def test_step_with_closure_returns_the_loss():
 
 @pytest.mark.parametrize("make, error, match", [
     (lambda p: optim.SGD(p, lr=-0.1), ShapeError, "lr=-0.1"),
-    (lambda p: optim.SGD(p), ShapeError, "must set lr"),
     (lambda p: optim.SGD(p, lr=0.1, nesterov=True), ShapeError, "momentum=0"),
     (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5, nesterov=True), ShapeError,
      "dampening=0.5"),
     (lambda p: optim.SGD(p, lr=0.1, momentum=-1), ShapeError, "momentum=-1"),
     (lambda p: optim.SGD(p, lr="0.1"), DTypeError, "'0.1'"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), ShapeError, r"betas=\(1.0, 0.999\)"),
+    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), ShapeError, r"betas\[0\] must be in \[0, 1\), got betas=\(1.0, 0.999\)"),
     (lambda p: optim.Adam(p, betas=(0.9, -0.1)), ShapeError, r"betas\[1\]"),
     (lambda p: optim.AdamW(p, eps=-1e-8), ShapeError, "eps=-1e-08"),
     (lambda p: optim.RMSprop(p, alpha=-0.5), ShapeError, "alpha=-0.5"),
@@ -343,6 +365,125 @@ def test_step_with_closure_returns_the_loss():
 def test_argument_errors(make, error, match):
     with pytest.raises(error, match=match):
         make(_params([1.0], [2.0]))
+
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad", "NAdam", "RAdam"]
+NUMBERS = {
+    "SGD": ["lr", "momentum", "dampening", "weight_decay"],
+    "Adam": ["lr", "eps", "weight_decay"], "AdamW": ["lr", "eps", "weight_decay"],
+    "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum"],
+    "Adadelta": ["lr", "rho", "eps", "weight_decay"],
+    "Adagrad": ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"],
+    "NAdam": ["lr", "eps", "weight_decay", "momentum_decay"], "RAdam": ["lr", "eps", "weight_decay"],
+}
+HYPERPARAMETERS = [(name, h) for name in OPTIMIZERS for h in NUMBERS[name]]
+
+
+@pytest.mark.parametrize("name, hyper", HYPERPARAMETERS)
+@pytest.mark.parametrize("value, error, match", [
+    (math.nan, ShapeError, "{h} must be a finite number, got {h}=nan"),
+    (math.inf, ShapeError, "{h} must be a finite number, got {h}=inf"),
+    (-0.5, ShapeError, "{h} must be >= 0.*got {h}=-0.5"),
+    (None, DTypeError, "{h} must be a number, got None"),
+    (True, DTypeError, "{h} must be a number, got True"),
+    ("0.1", DTypeError, "{h} must be a number, got '0.1'"),
+])
+def test_every_hyperparameter_is_checked(name, hyper, value, error, match):
+    with pytest.raises(error, match=f"{name}: " + match.format(h=hyper)):
+        getattr(optim, name)(_params([1.0]), **{hyper: value})
+    # the same words when a param group sets it
+    (a,), (b,) = _params([1.0]), _params([2.0])
+    opt = getattr(optim, name)([a], lr=0.1)
+    with pytest.raises(error, match=f"{name}: " + match.format(h=hyper)):
+        opt.add_param_group({"params": [b], hyper: value})
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_numpy_scalars_are_accepted_as_python_numbers(name):
+    torch = pytest.importorskip("torch")
+    config = {h: np.float32(0.1) if h != "momentum_decay" else np.float64(4e-3) for h in NUMBERS[name]}
+    if "rho" in config:
+        config["rho"] = np.float32(0.9)
+    opt = getattr(optim, name)(_params([1.0]), **config)
+    group = opt.param_groups[0]
+    for h in NUMBERS[name]:
+        assert type(group[h]) is float and group[h] == float(config[h])
+    # the trajectory torch gives for the same values as Python floats (given NumPy scalars, torch
+    # mixes float32 scalar arithmetic into its updates, as in 1 - np.float32(0.1))
+    ours = [nn.Parameter(np.array(v, dtype=np.float64)) for v in ([1.0, -2.0], [0.5])]
+    opt = getattr(optim, name)(ours, **config)
+    theirs = [torch.tensor(p._data.copy(), requires_grad=True) for p in ours]
+    topt = getattr(torch.optim, name)(theirs, **{k: float(v) for k, v in config.items()})
+    for step in range(5):
+        for p, t in zip(ours, theirs):
+            g = np.cos(p._data * (step + 1))
+            p.grad, t.grad = gradcnn.from_numpy(g.copy()), torch.tensor(g.copy())
+        opt.step()
+        topt.step()
+    for p, t in zip(ours, theirs):
+        assert_allclose(p._data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", [n for n in OPTIMIZERS if n not in ("SGD", "RMSprop", "Adadelta", "Adagrad")])
+@pytest.mark.parametrize("betas, match", [
+    ((0.9, math.nan), "betas\\[1\\] must be a finite number"),
+    ((0.9,), "betas must be a pair"),
+    ((np.float32(0.9), 1.0), "betas\\[1\\] must be in \\[0, 1\\)"),
+    ((-0.1, 0.9), "betas\\[0\\] must be in \\[0, 1\\)"),
+])
+def test_betas_are_checked(name, betas, match):
+    with pytest.raises((ShapeError, DTypeError), match=match):
+        getattr(optim, name)(_params([1.0]), betas=betas)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_flags_must_be_bools_and_differentiable_is_refused(name):
+    with pytest.raises(DTypeError, match=f"{name}: maximize must be a bool, got 1"):
+        getattr(optim, name)(_params([1.0]), maximize=1)
+    with pytest.raises(ShapeError, match="differentiable=True is not supported"):
+        getattr(optim, name)(_params([1.0]), differentiable=True)
+    opt = getattr(optim, name)(_params([1.0]), foreach=True)  # accepted; one loop either way
+    assert opt.param_groups[0]["foreach"] is True
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_grad_of_another_shape_or_dtype_is_refused(name):
+    a, b = _params([1.0, 2.0], [[1.0, 2.0], [3.0, 4.0]])
+    opt = getattr(optim, name)([a, b], lr=0.1)
+    a.grad = gradcnn.from_numpy(np.ones(2))
+    b.grad = gradcnn.from_numpy(np.ones(2))  # would broadcast over the rows of b
+    before = b._data.copy()
+    with pytest.raises(ShapeError, match=rf"{name}.step: parameter 1 has shape \(2, 2\) but its .grad has "
+                                         r"shape \(2,\); a gradient must have its parameter's shape"):
+        opt.step()
+    np.testing.assert_array_equal(b._data, before)
+    b.grad = gradcnn.from_numpy(np.ones((2, 2), np.float32))
+    with pytest.raises(DTypeError, match=rf"{name}.step: parameter 1 has dtype float64 but its .grad has "
+                                         r"dtype float32"):
+        opt.step()
+
+
+def test_torch_signatures_and_defaults():
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    for name in OPTIMIZERS:
+        ours = inspect.signature(getattr(optim, name))
+        theirs = inspect.signature(getattr(torch.optim, name))
+        assert list(ours.parameters) == list(theirs.parameters), name
+        for pname, param in theirs.parameters.items():
+            assert ours.parameters[pname].kind == param.kind, (name, pname)
+            assert ours.parameters[pname].default == param.default, (name, pname)
+
+
+def test_adagrad_state_exists_from_construction_as_in_torch():
+    torch = pytest.importorskip("torch")
+    ours = optim.Adagrad(_params([1.0, 2.0]), initial_accumulator_value=0.5).state_dict()
+    theirs = torch.optim.Adagrad([torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)],
+                                 initial_accumulator_value=0.5).state_dict()
+    assert set(ours["state"]) == set(theirs["state"]) == {0}
+    assert set(ours["state"][0]) == set(theirs["state"][0]) == {"step", "sum"}
+    assert_allclose(ours["state"][0]["sum"], theirs["state"][0]["sum"].numpy())
 
 
 # -- clip_grad_norm_ --------------------------------------------------------------------------
@@ -362,10 +503,10 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     total = clip_grad_norm_(ours, max_norm, norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
     assert isinstance(total, gradcnn.Tensor) and total.shape == ()
-    assert_allclose(total.data, ttotal.numpy(), rtol=1e-6)
+    assert_allclose(total._data, ttotal.numpy(), rtol=1e-6)
     for p, t in zip(ours, theirs):
         assert p.grad.dtype == np.float32
-        assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-7)
+        assert_allclose(p.grad._data, t.grad.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_clip_grad_norm_by_hand_and_edge_cases():
@@ -373,10 +514,10 @@ def test_clip_grad_norm_by_hand_and_edge_cases():
     _set_grads([p], [[3.0, 4.0]])
     # norm 5, coefficient 1 / (5 + 1e-6)
     total = clip_grad_norm_(p, 1.0)
-    assert float(total.data) == 5.0
-    assert_allclose(p.grad.data, [3.0 / (5 + 1e-6), 4.0 / (5 + 1e-6)], rtol=1e-15)
+    assert float(total._data) == 5.0
+    assert_allclose(p.grad._data, [3.0 / (5 + 1e-6), 4.0 / (5 + 1e-6)], rtol=1e-15)
     (q,) = _params([1.0])
-    assert float(clip_grad_norm_([q], 1.0).data) == 0.0  # no gradients at all
+    assert float(clip_grad_norm_([q], 1.0)._data) == 0.0  # no gradients at all
     _set_grads([q], [[math.nan]])
     with pytest.raises(ShapeError, match="2.0-norm .* is nan"):
         clip_grad_norm_([q], 1.0, error_if_nonfinite=True)

@@ -33,7 +33,7 @@ class BadWeightGrad(nn.Module):
 
 class Mutates(nn.Module):
     def forward(self, x):
-        x.data[...] = 0
+        x._data[...] = 0
         return x * 1.0
 
 

@@ -95,7 +95,7 @@ def test_op_test_fails_on_a_wrong_gradient():
 
 
 def _mutating(x):
-    x.data[...] = 0
+    x._data[...] = 0
     return x * 1.0
 
 
@@ -113,4 +113,4 @@ def test_strategies_draw_noncontiguous_layouts_and_bounds(data):
     assert not arr.flags.c_contiguous
     assert arr.shape == (3, 4) and np.all(np.abs(arr) <= 2)
     t = data.draw(tensors(shape=(2,), requires_grad=True, avoid=(0,), margin=0.1))
-    assert t.requires_grad and np.all(np.abs(t.data) > 0.1)
+    assert t.requires_grad and np.all(np.abs(t._data) > 0.1)

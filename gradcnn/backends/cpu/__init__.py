@@ -15,7 +15,7 @@ from .pool import (
     max_pool2d_gather,
     max_pool2d_scatter,
 )
-from .threads import num_threads, release_workspace, warmup, workspace
+from .threads import num_threads, release_workspace, set_num_threads, warmup, workspace
 
 __all__ = [
     "conv2d_forward",
@@ -29,5 +29,6 @@ __all__ = [
     "workspace",
     "release_workspace",
     "num_threads",
+    "set_num_threads",
     "warmup",
 ]

@@ -5,7 +5,6 @@ with NumPy's BLAS, on gradcnn's worker pool (:mod:`.threads`). A 1x1 convolution
 padding skips the column matrix: one batched GEMM, on BLAS's own threads.
 """
 
-import threading
 
 import numpy as np
 
@@ -80,7 +79,8 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
 
 def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     """The gradient of ``conv2d_forward`` in w: ``x (N, C, H, W), gy (N, O, Ho, Wo) -> (O, C/g, kh, kw)``.
-    Each worker sums its chunks into its own partial; the partials are added at the end."""
+    One partial per chunk of the batch, added in chunk order at the end: the chunks and the order
+    depend on the problem alone, so the sum is bitwise the same on any number of threads."""
     x = np.ascontiguousarray(x)
     gy = np.ascontiguousarray(gy)
     n, c = x.shape[:2]
@@ -92,22 +92,17 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
         xs = x.reshape(n, groups, cg, ho * wo).transpose(1, 2, 0, 3).reshape(groups, cg, n * ho * wo)
         gw = np.matmul(_rows(gy, groups), xs.transpose(0, 2, 1))
         return gw.reshape(o, cg, 1, 1)
-    partials = {}
+    partials = {}  # chunk start -> its partial sum; each chunk writes only its own entry
 
     def work(a, b_):
         cols = _im2col(x[a:b_], ksize, stride, pads, dilation, (ho, wo))
         cols = cols.reshape(groups, ck, (b_ - a) * ho * wo).transpose(0, 2, 1)
-        part = np.matmul(_rows(gy[a:b_], groups), cols)
-        key = threading.get_ident()
-        if key in partials:
-            partials[key] += part
-        else:
-            partials[key] = part
+        partials[a] = np.matmul(_rows(gy[a:b_], groups), cols)
 
     _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo)
     if not partials:
         return np.zeros((o, cg, kh, kw), dtype=x.dtype)
     total = None
-    for part in partials.values():
-        total = part if total is None else total + part
+    for a in sorted(partials):
+        total = partials[a] if total is None else total + partials[a]
     return total.reshape(o, cg, kh, kw)

@@ -23,8 +23,8 @@ def _plane_bytes(a):
 def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
     """Max over windows given per output row/column; returns values and flat argmax indices
     (int32: a position within one H x W plane)."""
+    check_plane_fits_int32("max_pool2d_forward", x.shape[2:])  # before any copy of x
     x = np.ascontiguousarray(x)
-    check_plane_fits_int32("max_pool2d_forward", x.shape[2:])
     n, c = x.shape[:2]
     out = np.empty((n, c) + tuple(out_hw), dtype=x.dtype)
     idx = np.empty((n, c) + tuple(out_hw), dtype=np.int32)  # a position within one plane

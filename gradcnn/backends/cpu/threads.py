@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["num_threads", "workspace", "release_workspace", "warmup"]
+__all__ = ["num_threads", "set_num_threads", "workspace", "release_workspace", "warmup"]
 
 #: Bytes of column matrix per chunk: big enough for an efficient GEMM, small enough for the cache.
 CHUNK_BYTES = 4 << 20
@@ -43,10 +43,42 @@ def _k():
     return _kernels
 
 
+_override = None  # set_num_threads wins over the environment
+
+
 def num_threads():
-    """Worker threads used for kernels (``GRADCNN_NUM_THREADS``, else the CPU count)."""
+    """Worker threads used for kernels (:func:`set_num_threads`, else ``GRADCNN_NUM_THREADS``,
+    else the CPU count)."""
+    if _override is not None:
+        return _override
     env = os.environ.get("GRADCNN_NUM_THREADS")
     return max(1, int(env)) if env else max(1, os.cpu_count() or 1)
+
+
+def set_num_threads(n):
+    """Use ``n`` worker threads from now on (``torch.set_num_threads``). Results do not depend on
+    it: the work is split the same way whatever the count."""
+    global _override, _pool
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        from ...errors import ShapeError
+
+        raise ShapeError(f"set_num_threads: n must be a positive int, got {n!r}")
+    with _pool_lock:
+        _override = n
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=True)
+
+
+def _forget_pool_in_child():
+    # A forked child inherits the pool object but none of its threads: start a fresh one there.
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def _executor():
@@ -89,20 +121,34 @@ class _SingleThreadedBlas:
 _chunk_lock = threading.Lock()
 
 
+def chunk_plan(n, bytes_per_sample):
+    """The chunks ``[a, b)`` of ``range(n)`` a batch is cut into: sized to :data:`CHUNK_BYTES` of
+    column matrix, and a function of the problem alone -- never of the thread count -- so that
+    sums over chunks come out bitwise the same on any number of threads."""
+    per = max(1, CHUNK_BYTES // max(bytes_per_sample, 1))
+    return [(a, min(n, a + per)) for a in range(0, n, per)]
+
+
 def _over_batch(work, n, bytes_per_sample):
-    """Run ``work(a, b)`` over chunks ``[a, b)`` of ``range(n)``, on the pool when it pays."""
+    """Run ``work(a, b)`` over the chunks of :func:`chunk_plan`: a one-chunk problem as one call
+    (one GEMM, with BLAS's own threads); otherwise every chunk with single-threaded BLAS, on the
+    pool when it pays, in order when it does not. Either way each chunk computes exactly the same
+    thing whatever the number of threads (multi-threaded BLAS may split a long reduction, which
+    changes the rounding), so results are bitwise reproducible across thread counts."""
     if n == 0:
         return
-    threads = num_threads()
-    per = max(1, min(CHUNK_BYTES // max(bytes_per_sample, 1), -(-n // threads)))
-    chunks = [(a, min(n, a + per)) for a in range(0, n, per)]
-    if threads == 1 or len(chunks) == 1 or n * bytes_per_sample <= INLINE_BYTES:
-        work(0, n)  # one chunk: BLAS keeps its own threads for the one GEMM
+    chunks = chunk_plan(n, bytes_per_sample)
+    if len(chunks) == 1:
+        work(0, n)
         return
     # One batch at a time owns the pool and the BLAS thread setting.
     with _chunk_lock, _SingleThreadedBlas():
-        for future in [_executor().submit(work, a, b) for a, b in chunks]:
-            future.result()
+        if num_threads() == 1 or n * bytes_per_sample <= INLINE_BYTES:
+            for a, b in chunks:
+                work(a, b)
+        else:
+            for future in [_executor().submit(work, a, b) for a, b in chunks]:
+                future.result()
 
 
 _workspaces = {}  # thread id -> {(dtype, slot): buffer}; each thread touches only its own entry

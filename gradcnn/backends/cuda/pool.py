@@ -23,9 +23,9 @@ __all__ = [
 def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
     """Max over windows given per output row/column; returns values and flat argmax indices
     (int32: a position within one H x W plane)."""
+    check_plane_fits_int32("max_pool2d_forward", x.shape[2:])  # before any copy of x
     xp = get_array_module(x)
     x = xp.ascontiguousarray(x)
-    check_plane_fits_int32("max_pool2d_forward", x.shape[2:])
     n, c, h, w = x.shape
     ho, wo = out_hw
     out = xp.empty((n, c, ho, wo), dtype=x.dtype)

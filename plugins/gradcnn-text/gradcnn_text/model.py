@@ -53,11 +53,11 @@ class TextCNN(nn.Module):
         self.fc = nn.Linear(len(self.kernel_sizes) * self.num_filters, self.num_classes)
 
     def forward(self, input):
-        ids = input.data if isinstance(input, gradcnn.Tensor) else np.asarray(input)
-        if ids.dtype.kind not in "iu":
-            raise DTypeError(f"TextCNN: input must hold integer token ids, got dtype {ids.dtype.name}")
+        ids = input if isinstance(input, gradcnn.Tensor) else np.asarray(input)
+        if np.dtype(ids.dtype).kind not in "iu":
+            raise DTypeError(f"TextCNN: input must hold integer token ids, got dtype {np.dtype(ids.dtype).name}")
         if ids.ndim != 2:
-            raise ShapeError(f"TextCNN: input must be token ids of shape (N, L), got shape {ids.shape}")
+            raise ShapeError(f"TextCNN: input must be token ids of shape (N, L), got shape {tuple(ids.shape)}")
         widest = max(self.kernel_sizes)
         if ids.shape[1] < widest:
             raise ShapeError(f"TextCNN: sequence length L={ids.shape[1]} is shorter than the widest kernel "

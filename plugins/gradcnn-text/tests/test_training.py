@@ -34,7 +34,7 @@ def corpus(n, seed):
 def adam(params, lr=0.01, betas=(0.9, 0.999), eps=1e-8):
     """Adam (Kingma and Ba, 2015) over ``params``: returns ``step()``, applying one update from
     their ``.grad``."""
-    moments = [(np.zeros_like(p.data), np.zeros_like(p.data)) for p in params]
+    moments = [(np.zeros_like(p._data), np.zeros_like(p._data)) for p in params]
     t = 0
 
     def step():
@@ -48,7 +48,7 @@ def adam(params, lr=0.01, betas=(0.9, 0.999), eps=1e-8):
                 v *= betas[1]
                 v += (1 - betas[1]) * g * g
                 update = lr * (m / (1 - betas[0] ** t)) / (np.sqrt(v / (1 - betas[1] ** t)) + eps)
-                p.sub_(gradcnn.from_numpy(update.astype(p.data.dtype)))
+                p.sub_(gradcnn.from_numpy(update.astype(p._data.dtype)))
 
     return step
 

@@ -127,7 +127,7 @@ def _binop(name):
         res = getattr(self._a, name)(*_unwrap(args))
         if res is NotImplemented:
             return res
-        if name.startswith("__i"):
+        if name.startswith("__i") and name != "__invert__":  # __invert__ is ~x, not in place
             return self
         return _wrap(res)
     op.__name__ = name

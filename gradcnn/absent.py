@@ -1,0 +1,82 @@
+"""PyTorch names that gradcnn does not provide, and what to use instead: one table.
+
+The package modules (``gradcnn``, ``gradcnn.nn``, ``gradcnn.functional`` / ``gradcnn.nn.functional``,
+``gradcnn.optim``, ``gradcnn.utils.data``) end their attribute lookup here, so a ported program
+that reaches for one of these names stops with an AttributeError saying so and pointing at the
+nearest gradcnn equivalent, instead of a bare "has no attribute". docs/porting.md lists the same
+table (a test keeps the two in step).
+"""
+
+__all__ = ["ABSENT", "missing"]
+
+_RNN = "gradcnn is a library for convolutional networks; for sequences use Conv1d over time"
+_3D = "gradcnn's convolution and pooling are 1-D and 2-D; fold the extra dim into the batch"
+
+ABSENT = {
+    "gradcnn": {
+        "jit": "gradcnn runs eagerly; there is no TorchScript (export models with gradcnn.onnx.export)",
+        "compile": "gradcnn runs eagerly; its kernels are already compiled by Numba (gradcnn.warmup())",
+        "fx": "there is no graph capture API; gradcnn.autograd.function.observe_calls traces primitive calls",
+        "amp": "there is no automatic mixed precision; float16 tensors compute with float32 accumulation",
+        "autocast": "there is no automatic mixed precision; cast with .half() / .float() yourself",
+        "quantization": "there is no quantization",
+        "sparse": "there are no sparse tensors",
+        "fft": "there is no FFT module; use numpy.fft on tensor.numpy()",
+        "linalg": "only products are provided: gradcnn.matmul, mm, bmm, dot, outer and Tensor.norm",
+        "distributions": "there is no distributions module; draw with gradcnn.normal / rand / randint",
+        "hub": "nothing is downloaded, ever; build models with gradcnn.create_model and load safetensors files",
+        "special": "there is no special-functions module",
+        "vmap": "there is no vmap; write the batch dimension explicitly",
+        "func": "there is no functional-transform API; use gradcnn.grad for gradients",
+        "complex64": "there are no complex tensors",
+        "cfloat": "there are no complex tensors",
+        "bfloat16": "bfloat16 is not supported; use float16 or float32",
+        "channels_last": "tensors are always NCHW (contiguous)",
+        "conv3d": _3D,
+        "einsum": "there is no einsum; combine matmul, permute and sum",
+        "cdist": "there is no cdist; compute ((a[:, None] - b[None]) ** 2).sum(-1).sqrt()",
+        "lstm": _RNN,
+    },
+    "gradcnn.nn": {
+        "LSTM": _RNN, "GRU": _RNN, "RNN": _RNN, "LSTMCell": _RNN, "GRUCell": _RNN, "RNNCell": _RNN,
+        "Transformer": "there are no attention layers; gradcnn is for convolutional networks",
+        "TransformerEncoder": "there are no attention layers; gradcnn is for convolutional networks",
+        "TransformerEncoderLayer": "there are no attention layers; gradcnn is for convolutional networks",
+        "MultiheadAttention": "there are no attention layers; gradcnn is for convolutional networks",
+        "Conv3d": _3D, "ConvTranspose3d": _3D, "MaxPool3d": _3D, "AvgPool3d": _3D, "BatchNorm3d": _3D,
+        "AdaptiveAvgPool3d": _3D, "AdaptiveMaxPool3d": _3D, "LazyConv3d": _3D, "Dropout3d": _3D,
+        "ReflectionPad2d": "only constant padding is provided: nn.ZeroPad2d or F.pad(mode='constant')",
+        "ReplicationPad2d": "only constant padding is provided: nn.ZeroPad2d or F.pad(mode='constant')",
+        "EmbeddingBag": "use nn.Embedding followed by a sum or mean over the bag dim",
+        "CTCLoss": "there is no CTC loss",
+    },
+    "gradcnn.functional": {
+        "conv3d": _3D, "max_pool3d": _3D, "avg_pool3d": _3D,
+        "scaled_dot_product_attention": "there are no attention ops; gradcnn is for convolutional networks",
+        "grid_sample": "there is no grid sampling; F.interpolate resizes",
+        "affine_grid": "there is no grid sampling; F.interpolate resizes",
+        "unfold": "there is no public im2col; the convolution kernels use it internally",
+        "fold": "there is no public col2im; the convolution kernels use it internally",
+        "ctc_loss": "there is no CTC loss",
+    },
+    "gradcnn.optim": {
+        "LBFGS": "there is no LBFGS; use Adam or SGD",
+        "SparseAdam": "there are no sparse tensors; use Adam",
+        "Rprop": "there is no Rprop; use Adam, RMSprop or SGD",
+        "ASGD": "there is no ASGD; use SGD",
+        "Adamax": "there is no Adamax; use Adam",
+    },
+}
+ABSENT["gradcnn.nn.functional"] = ABSENT["gradcnn.functional"]
+
+
+def missing(module, name):
+    """The AttributeError for ``module.name``: PyTorch has it, gradcnn does not (with what to use
+    instead), or neither does."""
+    reason = ABSENT.get(module, {}).get(name)
+    if reason is not None:
+        return AttributeError(
+            f"module {module!r} has no attribute {name!r}: PyTorch's {name} is not provided by gradcnn; "
+            f"{reason} (see docs/porting.md)"
+        )
+    return AttributeError(f"module {module!r} has no attribute {name!r}")
