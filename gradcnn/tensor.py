@@ -12,6 +12,8 @@ Every tensor carries a version counter, shared with the views made from it, that
 bump; a backward that needs a saved tensor checks its version first.
 """
 
+import weakref
+
 import numpy as np
 
 from .autograd import tape
@@ -184,6 +186,41 @@ class Tensor:
         ``create_graph=True`` records the backward pass itself, for higher derivatives.
         """
         tape.backward(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed; a
+        hook that returns a tensor replaces it. Returns a handle with ``remove()``."""
+        return tape.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after backward has accumulated into this leaf's ``.grad``."""
+        return tape.register_post_accumulate_grad_hook(self, hook)
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf in ``.grad`` during backward, as a leaf's is kept."""
+        if self._node is None:
+            if not self._requires_grad:
+                raise AutogradError("retain_grad: cannot retain the gradient of a tensor that does "
+                                    f"not require grad (shape {self.shape})")
+            return
+        if id(self) in _retaining:
+            return
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                g = grad.detach()
+                t.grad = Tensor._make(g._data.copy()) if t.grad is None else t.grad + g
+
+        tape.register_hook(self, keep, last=True)
+        _retaining.add(id(self))
+        weakref.finalize(self, _retaining.discard, id(self))
+
+    @property
+    def retains_grad(self):
+        """Whether :meth:`retain_grad` was called on this non-leaf."""
+        return id(self) in _retaining
 
     def detach(self):
         """A tensor sharing this one's data, cut from the graph."""
@@ -371,10 +408,13 @@ class Tensor:
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.name}>")
+            extras.append(f"grad_fn=<{self._node.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+_retaining = set()  # ids of the non-leaf tensors that retain their gradient
 
 
 def _float_formatter(arr):

@@ -53,6 +53,8 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "RemovableHandle",
+    "register_hook",
+    "AccumulateGrad",
 ]
 
 class _ThreadState(threading.local):
@@ -179,12 +181,50 @@ class Node:
         self.outputs = None
         self.seq = _next_seq()
 
-    @property
     def name(self):
+        """The primitive's name, as ``grad_fn.name()`` in PyTorch."""
         return self.fn.__name__
 
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` pair per input, as PyTorch's: ``(None, 0)`` for an input
+        that needs no gradient, an :class:`AccumulateGrad` for a leaf that requires grad."""
+        out = []
+        for edge in self.edges:
+            if edge is None:
+                out.append((None, 0))
+            elif type(edge) is Node:
+                out.append((edge, 0))
+            elif type(edge) is OutputRef:
+                out.append((edge.node, edge.index))
+            else:
+                out.append((AccumulateGrad(edge), 0))
+        return tuple(out)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward (its return value
+        is ignored). Returns a handle whose ``remove()`` unregisters it."""
+        return _add_hook(_node_hooks, self, hook, "Node.register_hook")
+
     def __repr__(self):
-        return f"<Node {self.name} #{self.seq}>"
+        return f"<Node {self.name()} #{self.seq}>"
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: its gradient is accumulated into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad shape={tuple(self.variable.shape)}>"
 
 
 class OutputRef:
@@ -198,9 +238,8 @@ class OutputRef:
         self.shape = shape
         self.dtype = dtype
 
-    @property
     def name(self):
-        return self.node.name
+        return self.node.name()
 
     def __repr__(self):
         return f"<Node {self.name} #{self.node.seq} output {self.index}>"
@@ -213,7 +252,7 @@ def node_of(ref):
 
 def _freed_error(node):
     return AutogradError(
-        f"backward through {node.name} (node #{node.seq}) a second time: its saved tensors were "
+        f"backward through {node.name()} (node #{node.seq}) a second time: its saved tensors were "
         "freed after the first backward; pass retain_graph=True to the first backward() or "
         "gradcnn.grad() to backward through the same graph again"
     )
@@ -273,7 +312,7 @@ def register_post_accumulate_grad_hook(tensor, hook):
     does not accumulate and does not call them. Returns a handle whose ``remove()`` unregisters."""
     if tensor._node is not None:
         raise AutogradError("register_post_accumulate_grad_hook: hooks can be registered on leaf "
-                            f"tensors only; this one was made by {node_of(tensor._node).name}")
+                            f"tensors only; this one was made by {node_of(tensor._node).name()}")
     if not tensor.requires_grad:
         raise AutogradError("register_post_accumulate_grad_hook: the tensor does not require grad "
                             f"(shape {tuple(tensor.shape)}); set requires_grad=True first")
@@ -287,8 +326,50 @@ def register_post_accumulate_grad_hook(tensor, hook):
     return RemovableHandle(hooks, hook)
 
 
+# id(tensor, Node or OutputRef) -> hooks: gradient hooks of tensors (``Tensor.register_hook``; a
+# non-leaf's live on the node output that made it) and hooks of nodes. Entries die with their key.
+_tensor_hooks = {}
+_node_hooks = {}
+_retain_hooks = {}  # retain_grad's, which run after every other hook of the tensor, as in PyTorch
+
+
+def _add_hook(table, key, hook, op):
+    if not callable(hook):
+        raise AutogradError(f"{op}: hook must be callable, got {hook!r}")
+    hooks = table.get(id(key))
+    if hooks is None:
+        hooks = table[id(key)] = []
+        weakref.finalize(key, table.pop, id(key), None)
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def register_hook(tensor, hook, *, last=False):
+    """``Tensor.register_hook``: call ``hook(grad)`` when the gradient with respect to ``tensor`` is
+    computed; a hook that returns a tensor replaces the gradient (for what flows on, and for what a
+    leaf accumulates). ``last=True`` (retain_grad) runs after all the others. Returns a handle whose
+    ``remove()`` unregisters it."""
+    if not tensor.requires_grad:
+        raise AutogradError(f"register_hook: cannot register a hook on a tensor that does not require "
+                            f"grad (shape {tuple(tensor.shape)})")
+    key = tensor if tensor._node is None else tensor._node
+    return _add_hook(_retain_hooks if last else _tensor_hooks, key, hook, "register_hook")
+
+
+def _run_tensor_hooks(key, grad):
+    if grad is None or key is None:
+        return grad
+    for hook in (*_tensor_hooks.get(id(key), ()), *_retain_hooks.get(id(key), ())):
+        out = hook(grad)
+        if out is not None:
+            grad = out
+    return grad
+
+
 def _accumulate(leaf, grad, create_graph, tensor_cls):
     """Add ``grad`` into ``leaf.grad``, then call the leaf's post-accumulate hooks."""
+    if _tensor_hooks or _retain_hooks:
+        grad = _run_tensor_hooks(leaf, grad)
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
@@ -308,7 +389,7 @@ def _check_finite(node, grads):
                 bad = "NaN" if bool(xp.isnan(g._data).any()) else "Inf"
                 where = getattr(node.ctx, "_anomaly_trace", "")
                 raise AutogradError(
-                    f"{node.name}.backward returned {bad} in its gradient for input {i} "
+                    f"{node.name()}.backward returned {bad} in its gradient for input {i} "
                     f"(shape {tuple(g.shape)}); the forward call was made at:\n{where}".rstrip()
                 )
 
@@ -316,7 +397,7 @@ def _check_finite(node, grads):
 def _check_grad(node, index, grad, shape, dtype):
     if grad.shape != shape:
         raise AutogradError(
-            f"{node.name}.backward returned a gradient of shape {grad.shape} for input {index}, "
+            f"{node.name()}.backward returned a gradient of shape {grad.shape} for input {index}, "
             f"which has shape {shape}"
         )
     if grad.dtype != dtype:
@@ -376,21 +457,26 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
         for node in order:
             outputs = node.outputs or (node,)
             grads = tuple([None if o is None else pending.pop(id(o), None) for o in outputs])
+            if _tensor_hooks or _retain_hooks:
+                grads = tuple([_run_tensor_hooks(o, g) for o, g in zip(outputs, grads)])
             for o, g in zip(outputs, grads):
                 if g is not None and id(o) in wanted:
                     for i in wanted[id(o)]:
                         results[i] = g
             if any(g is not None for g in grads):
                 if "_watched" in node.ctx.__dict__:
-                    node.ctx.check_watched(node.name)
+                    node.ctx.check_watched(node.name())
                 in_grads = node.fn.backward(node.ctx, *grads)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
                 if _state.anomaly:
                     _check_finite(node, in_grads)
+                if _node_hooks and id(node) in _node_hooks:
+                    for hook in tuple(_node_hooks[id(node)]):
+                        hook(in_grads, grads)
                 if len(in_grads) != len(node.edges):
                     raise AutogradError(
-                        f"{node.name}.backward returned {len(in_grads)} gradients for "
+                        f"{node.name()}.backward returned {len(in_grads)} gradients for "
                         f"{len(node.edges)} inputs"
                     )
                 for i, (edge, g) in enumerate(zip(node.edges, in_grads)):
@@ -408,9 +494,9 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
                     _accumulate(*leaf_grads.pop(id(edge)), create_graph, tensor_cls)
 
     if inputs is not None:
-        for key, (_leaf, grad) in leaf_grads.items():
+        for key, (leaf, grad) in leaf_grads.items():
             for i in wanted.get(key, ()):
-                results[i] = grad
+                results[i] = _run_tensor_hooks(leaf, grad) if _tensor_hooks or _retain_hooks else grad
         return results
 
     for leaf, grad in leaf_grads.values():  # roots that are leaves themselves

@@ -40,7 +40,7 @@ def graph_nodes(outputs):
 def _op_name(fn, outputs):
     """``fn``'s name and the ops its graph is made of, in tape order (what a reader debugs)."""
     name = getattr(fn, "__name__", None) or type(fn).__name__
-    ops = list(dict.fromkeys(n.name for n in sorted(graph_nodes(outputs), key=lambda n: n.seq)))
+    ops = list(dict.fromkeys(n.name() for n in sorted(graph_nodes(outputs), key=lambda n: n.seq)))
     if not ops:
         return name
     shown = ", ".join(ops[:12]) + (", ..." if len(ops) > 12 else "")

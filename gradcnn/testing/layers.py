@@ -130,7 +130,7 @@ def _check_one(factory, cfg, x, output_shape, second_order, fast, atol, rtol, ep
         from ..autograd import grad
 
         grad(live, [xt] if floating else params, seeds, allow_unused=True)
-        held = [n.name for n in graph_nodes(live) if n.ctx is not None]
+        held = [n.name() for n in graph_nodes(live) if n.ctx is not None]
         assert not held, f"{name}({cfg}): nodes {held} kept their saved tensors after backward"
     refs = [weakref.ref(o._data) for o in out if o._data is not xt._data and o._data.base is None]
     del out, live, seeds

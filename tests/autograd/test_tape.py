@@ -465,3 +465,47 @@ def test_ndarray_matmul_tensor():
     assert isinstance(out, gradcnn.Tensor) and out.shape == (4, 2)
     out.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2), 4.0))
+
+
+# -- hooks, retain_grad, grad_fn introspection -----------------------------------------------------
+
+
+def test_tensor_hooks_retain_grad_and_next_functions_match_pytorch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (gradcnn, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g: g * 2)
+        y = x * 3
+        y.retain_grad()
+        handle = y.register_hook(lambda g: g * 10)
+        z = (y * y).sum()
+        z.backward()
+        results.append((y.grad.tolist(), x.grad.tolist(), y.retains_grad, len(z.grad_fn.next_functions)))
+        handle.remove()
+        x.grad = None
+        (x * 3).sum().backward()
+        results.append(x.grad.tolist())
+    assert results[:2] == results[2:]
+
+
+def test_next_functions_reach_the_leaves_and_names_are_methods():
+    x = gradcnn.tensor([1.0], requires_grad=True)
+    y = (x * 2).exp()
+    assert y.grad_fn.name() == "Exp"
+    (mul, index), = y.grad_fn.next_functions
+    assert mul.name() == "Mul" and index == 0
+    leaf, _ = mul.next_functions[0]
+    assert leaf.name() == "AccumulateGrad" and leaf.variable is x
+    assert mul.next_functions[1] == (None, 0)  # the constant 2
+
+
+def test_hooks_see_gradcnn_grad_and_must_be_callable():
+    x = gradcnn.tensor([3.0], requires_grad=True)
+    x.register_hook(lambda g: g + 1)
+    (g,) = gradcnn.grad((x * x).sum(), [x])
+    assert g.item() == 7.0
+    with pytest.raises(AutogradError, match="callable"):
+        x.register_hook(5)
+    with pytest.raises(AutogradError, match="does not require grad"):
+        gradcnn.ones(2).register_hook(lambda g: g)
