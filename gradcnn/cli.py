@@ -11,6 +11,57 @@ from . import __version__, plugins
 from .errors import GradcnnError
 
 
+def positive_int(text):
+    """An argparse type: an int of at least 1 (``--epochs``, ``--batch-size``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    """An argparse type: an int of at least 0 (``--seed``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative int, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative int, got {value}")
+    return value
+
+
+def positive_float(text):
+    """An argparse type: a finite number above 0 (``--lr``): ``nan``, ``inf`` and 0 are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text}")
+    return value
+
+
+def writable_directory(parser, path):
+    """``path`` as a directory this process can write into (made if missing), or a usage error
+    (exit 2) through ``parser`` naming what is wrong with it."""
+    import os
+    import pathlib
+
+    out = pathlib.Path(path)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {path}: is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--out {path}: cannot create the directory ({exc.strerror})")
+    if not os.access(out, os.W_OK | os.X_OK):
+        parser.error(f"--out {path}: the directory is not writable")
+    return out
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="gradcnn", description="gradcnn: layers, models and plugins.")
     parser.add_argument("--version", action="version", version=f"gradcnn {__version__}")
@@ -31,7 +82,10 @@ def main(argv=None):
         if not hasattr(args, "func"):
             parser.print_help(sys.stderr)
             return 2
-        return args.func(args) or 0
+        try:
+            return args.func(args) or 0
+        except SystemExit as exc:  # a command's own usage error (parser.error): one line, status 2
+            return exc.code
     except GradcnnError as exc:
         print(f"gradcnn: error: {exc}", file=sys.stderr)
         return 1

@@ -40,7 +40,10 @@ def _progress(iterable, total, desc, enabled):
         from tqdm.auto import tqdm
     except ImportError:  # progress bars are optional
         return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    # tqdm.auto's class (tqdm.asyncio's) calls iter() on what it wraps when it is made, and again
+    # when iterated: a shuffling loader would draw one epoch order too many, so that the progress bar
+    # changed the training. It gets an iterator, whose iter() is itself.
+    return tqdm(iter(iterable), total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 
 def _device(model, device):

@@ -72,3 +72,49 @@ def test_fit_moves_batches_to_the_device_asked_for_and_names_a_bad_one():
         fit(model, loader, optimizer=opt, loss=F.cross_entropy, epochs=1, progress=False, device="tpu")
     with pytest.raises(DeviceError, match="unknown device 'tpu'"):
         evaluate(model, loader, F.cross_entropy, device="tpu")
+
+
+def test_the_progress_bar_does_not_change_the_training():
+    # tqdm.auto's class calls iter() on what it wraps when made: handed the loader itself, a
+    # shuffling loader drew one epoch order too many, and training with the bar diverged.
+    pytest.importorskip("tqdm")
+    import gradcnn
+    import gradcnn.functional as F
+    from gradcnn import optim
+    from gradcnn.data import DataLoader
+    from gradcnn.train import fit
+
+    runs = []
+    for progress in (True, False):
+        gradcnn.manual_seed(0)
+        data = gradcnn.create_dataset("synthetic", split="train")
+        model = gradcnn.create_model("lenet5", num_classes=len(data.classes), in_channels=data.input_shape[0])
+        opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        fit(model, DataLoader(data, batch_size=32, shuffle=True), optimizer=opt, loss=F.cross_entropy, epochs=2,
+            progress=progress, log=lambda *_: None)
+        runs.append([p.detach().numpy().copy() for p in model.parameters()])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "-1"], "argument --epochs: expected a positive int, got -1"),
+    (["--epochs", "two"], "argument --epochs: expected a positive int, got 'two'"),
+    (["--batch-size", "0"], "argument --batch-size: expected a positive int, got 0"),
+    (["--lr", "nan"], "argument --lr: expected a finite positive number, got nan"),
+    (["--lr", "0"], "argument --lr: expected a finite positive number, got 0"),
+    (["--seed", "-3"], "argument --seed: expected a non-negative int, got -3"),
+    (["--nproc", "0"], "argument --nproc: expected a positive int, got 0"),
+])
+def test_train_refuses_bad_numbers_with_one_line_and_status_2(args, message, capsys):
+    assert cli.main(["train", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_train_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "metrics.txt"
+    target.write_text("not a directory")
+    assert cli.main(["train", "--epochs", "1", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a directory" in err and "Traceback" not in err

@@ -21,6 +21,7 @@ import sys
 import time
 
 import gradcnn
+from gradcnn.cli import non_negative_int, positive_float, positive_int, writable_directory
 
 
 @gradcnn.hookimpl
@@ -29,17 +30,17 @@ def register_commands(cli):
                            description=__doc__.splitlines()[0])
     train.add_argument("model", nargs="?", default="lenet5", help="architecture name (default lenet5)")
     train.add_argument("--dataset", default="digits", help="dataset name (default digits)")
-    train.add_argument("--epochs", type=int, default=15)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=0.01)
+    train.add_argument("--epochs", type=positive_int, default=15)
+    train.add_argument("--batch-size", type=positive_int, default=64)
+    train.add_argument("--lr", type=positive_float, default=0.01)
     train.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--data-dir", default=None, help="where IDX files are (mnist, fashion-mnist)")
     train.add_argument("--out", default="runs/latest", help="output directory (default runs/latest)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--nproc", type=int, default=None, metavar="N",
+    train.add_argument("--nproc", type=positive_int, default=None, metavar="N",
                        help="train data-parallel on N ranks started through MPI (global batch N x --batch-size)")
     train.set_defaults(func=_train, relaunch_parser=train)
 
@@ -47,7 +48,7 @@ def register_commands(cli):
     ev.add_argument("model")
     ev.add_argument("--weights", required=True, help="a model.safetensors written by gradcnn train")
     ev.add_argument("--dataset", default="digits")
-    ev.add_argument("--batch-size", type=int, default=256)
+    ev.add_argument("--batch-size", type=positive_int, default=256)
     ev.add_argument("--data-dir", default=None)
     ev.set_defaults(func=_eval)
 
@@ -119,7 +120,7 @@ def _train(args):
             device = dist.process_group._get_default_group().backend.device
     out = pathlib.Path(args.out)
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        writable_directory(args.relaunch_parser, args.out)
     gradcnn.manual_seed(args.seed)
     started = time.perf_counter()
     train_set, test_set = _datasets(args.dataset, args.data_dir)
