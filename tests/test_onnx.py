@@ -483,3 +483,34 @@ def test_weights_past_the_protobuf_limit_go_to_a_side_file(tmp_path, monkeypatch
     np.testing.assert_allclose(session.run(None, {"input": x})[0], ref, rtol=1e-5, atol=1e-6)
     with pytest.raises(ExportError, match="side file"):
         export(model, gradcnn.randn(2, 30), io.BytesIO())
+
+
+# -- the primitives added for ported programs ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("Sin", lambda x: gradcnn.sin(x)), ("Cos", lambda x: gradcnn.cos(x)),
+    ("Asin", lambda x: gradcnn.asin(x.tanh())), ("Atan", lambda x: gradcnn.atan(x)),
+    ("CumSum", lambda x: gradcnn.cumsum(x, 2)),
+])
+def test_new_primitives(name, fn):
+    assert name in ops(check(fn, 2, 3, 4))
+
+
+def test_gather_exports_as_gather_elements_at_a_fixed_batch():
+    index = gradcnn.tensor(np.array([[[[2, 0], [1, 1], [0, 3]]] * 2] * 2))  # (2, 2, 3, 2)
+    proto = check(lambda x: gradcnn.gather(x, 3, index), 2, 3, 4, batches=(2,), dynamic_batch=False)
+    assert "GatherElements" in ops(proto)
+
+
+@pytest.mark.parametrize("mode, kwargs", [("nearest", {"scale_factor": 2}), ("bilinear", {"size": (5, 7)}),
+                                          ("bilinear", {"scale_factor": 1.5, "align_corners": True})])
+def test_interpolate_exports_as_matrix_products(mode, kwargs):
+    proto = check(lambda x: F.interpolate(x, mode=mode, **kwargs), 2, 4, 6)
+    assert "MatMul" in ops(proto)
+
+
+def test_a_module_with_backward_hooks_exports_its_forward():
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU())
+    model[0].register_full_backward_hook(lambda module, gin, gout: None)
+    check(model, 2, 6, 6)

@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..backends import is_cuda_array
-from ..ops import activation, conv, elementwise, linalg, pool, reduction, shape
+from ..nn.module import _HookIdentity
+from ..ops import activation, conv, elementwise, linalg, pool, reduction, shape, upsample
 
 __all__ = ["TABLE", "Out", "host"]
 
@@ -370,6 +371,39 @@ def _avg_pool(g, call, ins, outs):
     return [g.node("Div", [y, g.const(div.astype(dtype), f"{g.scope}/divisor")])]
 
 
+def _cumsum(g, call, ins, outs):
+    axis = g.const(np.array(int(call.kwargs["dim"]), dtype=np.int64), f"{g.scope}/axis")
+    return [g.node("CumSum", [g.ref(ins[0], outs[0].dtype), axis])]
+
+
+def _gather_elements(g, call, ins, _outs):
+    index = host(call.kwargs["index"]).astype(np.int64)
+    return [g.node("GatherElements", [g.ref(ins[0]), g.const(index, f"{g.scope}/index")],
+                   axis=int(call.kwargs["dim"]))]
+
+
+def _resample(g, call, ins, outs):
+    """A resampling along one axis is a matrix product: move the axis last, MatMul, move it back."""
+    table, axis = call.kwargs["table"], int(call.kwargs["axis"])
+    index = host(table.index)
+    n_out, taps = index.shape
+    weight = np.ones(index.shape) if table.weight is None else host(table.weight).astype(np.float64)
+    matrix = np.zeros((table.size + 1, n_out))
+    for k in range(taps):
+        np.add.at(matrix, (index[:, k], np.arange(n_out)), weight[:, k])
+    matrix = matrix[: table.size].astype(outs[0].dtype)  # the padded row reads a zero: drop it
+    rank = len(ins[0].shape)
+    perm = [d for d in range(rank) if d != axis] + [axis]
+    back = [perm.index(d) for d in range(rank)]
+    y = g.node("Transpose", [g.ref(ins[0], outs[0].dtype)], perm=perm)
+    y = g.node("MatMul", [y, g.const(matrix, f"{g.scope}/resample")])
+    return [g.node("Transpose", [y], perm=back)]
+
+
+def _identities(g, _call, ins, _outs):
+    return [g.node("Identity", [g.ref(i)]) for i in ins]
+
+
 TABLE = {
     elementwise.Add: _binary("Add"),
     elementwise.Mul: _binary("Mul"),
@@ -409,4 +443,12 @@ TABLE = {
     conv.ConvData: _conv_transpose,
     pool.MaxPool: _max_pool,
     pool.AvgPool: _avg_pool,
+    elementwise.Sin: _unary("Sin"),
+    elementwise.Cos: _unary("Cos"),
+    elementwise.Asin: _unary("Asin"),
+    elementwise.Atan: _unary("Atan"),
+    reduction.CumSum: _cumsum,
+    shape.Gather: _gather_elements,
+    upsample.Resample: _resample,
+    _HookIdentity: _identities,
 }
