@@ -6,7 +6,7 @@ first use; :mod:`gradcnn.cuda` imports CuPy only when one of its functions is ca
 
 import numpy as _np
 
-from . import accelerator, cuda, data, functional, nn, onnx, ops, optim, random, testing, utils  # noqa: F401  (ops attaches Tensor methods)
+from . import accelerator, cuda, data, distributed, functional, nn, onnx, ops, optim, random, testing, utils  # noqa: F401  (ops attaches Tensor methods)
 from .dlpack import from_dlpack  # also attaches Tensor.__dlpack__ and __dlpack_device__
 from .backends import device
 from .autograd import (
@@ -26,6 +26,7 @@ from .ops import (
     matmul, max, maximum, mean, min, minimum, permute, reshape, sigmoid, split, sqrt, squeeze,
     stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
+from .ops import allclose, equal, isclose, unique
 from .ops import (
     acos, asin, atan, bmm, ceil, cos, cosh, cumsum, dot, flip, floor, gather, isfinite, isinf, isnan,
     logical_not, masked_fill, meshgrid, mm, norm, outer, reciprocal, round, rsqrt, scatter, scatter_add, sin,
@@ -103,10 +104,14 @@ bool_ = _np.dtype(_np.bool_)
 float = float32
 double = float64
 long = int64
+half = float16
+int = int32
+short = int16
+bool = bool_
 
 __all__ = [
-    "Function", "GradcnnError", "Tensor", "abs", "accelerator", "device",
-    "Generator", "from_dlpack", "onnx", "inference_mode", "is_inference_mode_enabled", "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor",
+    "Function", "GradcnnError", "Tensor", "abs", "accelerator", "allclose", "device", "equal", "isclose", "unique",
+    "Generator", "distributed", "from_dlpack", "onnx", "inference_mode", "is_inference_mode_enabled", "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor",
     "gather", "get_num_threads", "initial_seed", "is_tensor", "isfinite", "isinf", "isnan", "logical_not",
     "masked_fill", "meshgrid", "mm", "normal", "norm", "numel", "outer", "randperm", "reciprocal", "round",
     "rsqrt", "scatter", "scatter_add", "set_num_threads", "sin", "sinh", "sort", "t", "tan", "topk",
@@ -117,7 +122,7 @@ __all__ = [
     "get_rng_state", "grad", "hookimpl", "int16", "int32", "int64", "int8", "is_grad_enabled",
     "linspace", "list_datasets", "list_layers", "list_models", "load", "log", "log1p", "logsumexp",
     "long", "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "nn", "no_grad", "ones",
-    "ones_like", "optim", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
+    "ones_like", "optim", "half", "int", "short", "bool", "permute", "plugin_report", "rand", "rand_like", "randint", "randn", "randn_like",
     "random", "receptive_field", "reshape", "save", "seed", "set_grad_enabled", "set_rng_state", "sigmoid",
     "split", "sqrt", "squeeze", "stack", "std", "sum", "summary", "tanh", "tensor", "testing",
     "transpose", "uint8", "unsqueeze", "utils", "var", "warmup", "where", "zeros", "zeros_like",

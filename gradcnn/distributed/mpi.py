@@ -11,6 +11,7 @@ Importing mpi4py's ``MPI`` starts MPI, so nothing here imports it before a group
 
 import importlib.util
 import sys
+import time
 
 import numpy as np
 
@@ -99,6 +100,7 @@ def abort(code=1, start=False):
     if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized():
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(0.2)  # the launcher forwards what this rank printed before the abort tears it down
         MPI.COMM_WORLD.Abort(code)
 
 

@@ -296,8 +296,9 @@ def run(nproc, target, args, *, module=False, mpiexec=None, timeout=None):
         if code != 0:
             code = code if code > 0 else 128 - code
             lost, why = _summary(nproc, status_dir, tails[0][0] + tails[1][0], code, dict(watch.closed), late)
-            print(*([lost] if lost else []), f"gradcnn run: the job failed: {why}", sep="\n", file=sys.stderr,
-                  flush=True)
+            cut = tails[1][0] and not tails[1][0].endswith(b"\n")  # an abort can cut a line short
+            print(*([""] if cut else []), *([lost] if lost else []), f"gradcnn run: the job failed: {why}",
+                  sep="\n", file=sys.stderr, flush=True)
     return code
 
 
