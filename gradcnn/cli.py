@@ -11,26 +11,23 @@ from . import __version__, plugins
 from .errors import GradcnnError
 
 
-def positive_int(text):
-    """An argparse type: an int of at least 1 (``--epochs``, ``--batch-size``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
-    return value
+def _int_at_least(minimum, noun):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {noun} int, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a {noun} int, got {value}")
+        return value
+
+    parse.__name__ = f"{noun.replace('-', '_')}_int"
+    return parse
 
 
-def non_negative_int(text):
-    """An argparse type: an int of at least 0 (``--seed``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative int, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative int, got {value}")
-    return value
+#: argparse types: an int of at least 1 (``--epochs``, ``--batch-size``), of at least 0 (``--seed``).
+positive_int = _int_at_least(1, "positive")
+non_negative_int = _int_at_least(0, "non-negative")
 
 
 def positive_float(text):
