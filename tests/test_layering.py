@@ -35,7 +35,7 @@ ALLOWED = {
     "utils": _BASE | {"backends", "creation", "random", "tensor"},
     "data": _BASE | {"backends", "creation", "geometry", "random", "tensor", "utils"},
     "io": _BASE | {"backends", "tensor", "version"},
-    "testing": _BASE | {"autograd", "backends", "creation", "random", "tensor"},
+    "testing": _BASE | {"autograd", "backends", "creation", "geometry", "random", "tensor"},
     "cuda": _BASE | {"backends"},
     "accelerator": _BASE | {"backends", "cuda"},
     "introspect": _BASE | {"autograd", "creation", "functional", "geometry", "nn", "tensor"},

@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import (
     mutually_broadcastable_shapes,
 )
 
+from .. import geometry
 from ..tensor import Tensor
 
 __all__ = [
@@ -109,13 +110,14 @@ def conv_cases(draw, nd=2, *, transposed=False, max_batch=2, max_channels=4, max
     kernel = _per_dim(draw, nd, 1, max_kernel)
     stride = _per_dim(draw, nd, 1, max_stride)
     dilation = _per_dim(draw, nd, 1, max_dilation)
-    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    k_eff = geometry.effective_kernel_size(kernel, dilation)
     config = {"stride": stride, "dilation": dilation, "groups": groups}
     if transposed:
         padding = _per_dim(draw, nd, 0, 2)
         out_pad = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
         sizes = _per_dim(draw, nd, 1, max_size)
-        out = [(n - 1) * s - 2 * p + ke + o for n, s, p, ke, o in zip(sizes, stride, padding, k_eff, out_pad)]
+        out = [geometry.conv_transpose_output_size(n, k, s, p, o, d)
+               for n, k, s, p, o, d in zip(sizes, kernel, stride, padding, out_pad, dilation)]
         assume(all(o >= 1 for o in out))
         config.update(padding=padding, output_padding=out_pad)
         w_shape = (c_in, per_out) + kernel
@@ -141,10 +143,7 @@ def conv_cases(draw, nd=2, *, transposed=False, max_batch=2, max_channels=4, max
 
 
 def _windows_touch_input(n, k, s, p, d, ceil_mode):
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
+    out = geometry.pool_output_size(n, k, s, p, d, ceil_mode)
     return all(any(0 <= o * s - p + a * d < n for a in range(k)) for o in range(out))
 
 
@@ -165,7 +164,7 @@ def pool_cases(draw, nd=2, kind="max", *, max_batch=2, max_channels=3, max_size=
         padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
         dilation = _per_dim(draw, nd, 1, max_dilation) if kind == "max" else (1,) * nd
         ceil_mode = draw(st.booleans())
-        lows = [max(1, d * (k - 1) + 1 - 2 * p) for k, d, p in zip(kernel, dilation, padding)]
+        lows = [max(1, ke - 2 * p) for ke, p in zip(geometry.effective_kernel_size(kernel, dilation), padding)]
         sizes = tuple(draw(st.integers(lo, lo + max_size - 1)) for lo in lows)
         # A dilated window may fall wholly in the padding (its max is -inf); keep to windows that
         # touch the input, where the gradient is defined.

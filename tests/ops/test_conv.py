@@ -76,9 +76,21 @@ def test_float32_matches_float64():
     np.testing.assert_allclose(y32, y64, rtol=1e-5, atol=1e-5)
 
 
-def test_warmup_compiles_kernels_and_reports_time():
-    seconds = gradcnn.warmup()
-    assert seconds >= 0
+def test_warmup_compiles_every_kernel_for_both_float_dtypes_and_reports_the_time(capsys):
+    from numba.core.registry import CPUDispatcher
+
+    from gradcnn.backends.cpu import kernels
+
+    seconds = gradcnn.warmup(verbose=True)
+    assert isinstance(seconds, float) and 0 < seconds < 600
+    assert f"kernels ready in {seconds:.2f} s" in capsys.readouterr().out
+    dispatchers = {name: k for name, k in vars(kernels).items() if isinstance(k, CPUDispatcher)}
+    assert {"_im2col", "_col2im", "_max_pool_fwd", "_max_pool_scatter", "_avg_pool_fwd", "_avg_pool_bwd"} <= set(dispatchers)
+    for name, kernel in dispatchers.items():
+        if name == "_valid_range":  # a helper the kernels inline; it takes ints only
+            continue
+        dtypes = {str(a.dtype) for sig in kernel.signatures for a in sig if hasattr(a, "dtype")}
+        assert {"float32", "float64"} <= dtypes, f"{name} was compiled for {sorted(dtypes)} only"
 
 
 @pytest.mark.parametrize(
