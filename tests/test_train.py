@@ -118,3 +118,20 @@ def test_train_refuses_an_out_that_is_a_file(tmp_path, capsys):
     assert cli.main(["train", "--epochs", "1", "--out", str(target)]) == 2
     err = capsys.readouterr().err
     assert "is a file, not a directory" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("seed, threads", [(0, "1"), (3, "2")])
+def test_the_default_recipe_reaches_98_percent_on_digits(tmp_path, seed, threads, monkeypatch, capsys):
+    # The command a new user runs first: two seeds, on one and on two threads.
+    pytest.importorskip("sklearn")
+    from gradcnn.backends.cpu import num_threads, set_num_threads
+
+    before = num_threads()
+    set_num_threads(int(threads))
+    try:
+        assert cli.main(["train", "--seed", str(seed), "--no-progress", "--out", str(tmp_path)]) == 0
+    finally:
+        set_num_threads(before)
+    capsys.readouterr()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.98, metrics["test_accuracy"]

@@ -31,9 +31,14 @@ def register_commands(cli):
     train.add_argument("model", nargs="?", default="lenet5", help="architecture name (default lenet5)")
     train.add_argument("--dataset", default="digits", help="dataset name (default digits)")
     train.add_argument("--epochs", type=positive_int, default=15)
-    train.add_argument("--batch-size", type=positive_int, default=64)
-    train.add_argument("--lr", type=positive_float, default=0.01)
-    train.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    train.add_argument("--batch-size", type=positive_int, default=32)
+    train.add_argument("--lr", type=positive_float, default=0.05)
+    train.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                       help="sgd (momentum 0.9, the default) or adam")
+    train.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
+                       help="learning rate over the epochs: cosine decay to 0 (default) or constant")
+    train.add_argument("--no-augment", action="store_true",
+                       help="train on the images as they are (default: random shifts of up to 2 pixels)")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--data-dir", default=None, help="where IDX files are (mnist, fashion-mnist)")
@@ -53,9 +58,16 @@ def register_commands(cli):
     ev.set_defaults(func=_eval)
 
 
-def _datasets(name, data_dir):
+def _datasets(name, data_dir, augment=False):
+    """The train and test splits; with ``augment`` the training images are shifted at random by up
+    to 2 pixels each time they are read (a padded random crop of their own size)."""
+    from gradcnn.data import TransformDataset
+    from gradcnn.data.transforms import RandomCrop
+
     config = {} if data_dir is None else {"data_dir": data_dir}
     train = gradcnn.create_dataset(name, split="train", **config)
+    if augment and len(getattr(train, "input_shape", ())) == 3 and min(train.input_shape[1:]) >= 8:
+        train = TransformDataset(train, RandomCrop(train.input_shape[1:], padding=2))
     test = gradcnn.create_dataset(name, split="test", **config)
     return train, test
 
@@ -123,7 +135,7 @@ def _train(args):
         writable_directory(args.relaunch_parser, args.out)
     gradcnn.manual_seed(args.seed)
     started = time.perf_counter()
-    train_set, test_set = _datasets(args.dataset, args.data_dir)
+    train_set, test_set = _datasets(args.dataset, args.data_dir, augment=not args.no_augment)
     model = _model_for(args.model, train_set).to(device)
     if world > 1:
         model = DistributedDataParallel(model)
@@ -138,8 +150,9 @@ def _train(args):
     else:
         train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
         test_loader = DataLoader(test_set, batch_size=256)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs) if args.schedule == "cosine" else None
     history = fit(model, train_loader, optimizer=opt, loss=F.cross_entropy, epochs=args.epochs,
-                  val_loader=test_loader, checkpoint=str(out / "checkpoint.safetensors"),
+                  val_loader=test_loader, scheduler=schedule, checkpoint=str(out / "checkpoint.safetensors"),
                   resume=args.resume, progress=not args.no_progress)
     final = evaluate(model, test_loader, F.cross_entropy)
     if rank == 0:
