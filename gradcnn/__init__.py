@@ -26,7 +26,11 @@ from .ops import (
     matmul, max, maximum, mean, min, minimum, permute, reshape, sigmoid, split, sqrt, squeeze,
     stack, std, sum, tanh, transpose, unsqueeze, var, where,
 )
-from .ops import allclose, equal, isclose, unique
+from .ops import allclose, argsort, equal, isclose, log_softmax, relu, softmax, unique
+from .ops import (
+    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, floor_divide, logical_and, logical_or, logical_xor,
+    remainder,
+)
 from .ops import (
     acos, asin, atan, bmm, ceil, cos, cosh, cumsum, dot, flip, floor, gather, isfinite, isinf, isnan,
     logical_not, masked_fill, meshgrid, mm, norm, outer, reciprocal, round, rsqrt, scatter, scatter_add, sin,
@@ -38,6 +42,10 @@ from .backends.cpu import set_num_threads
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Tensor
 from .version import __version__
+
+
+concat = concatenate = cat  # PyTorch's other names for cat
+clip = clamp
 
 
 def is_tensor(obj):
@@ -110,7 +118,10 @@ short = int16
 bool = bool_
 
 __all__ = [
-    "Function", "GradcnnError", "Tensor", "abs", "accelerator", "allclose", "device", "equal", "isclose", "unique",
+    "Function", "GradcnnError", "Tensor", "abs", "accelerator", "device",
+    "allclose", "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "clip", "concat",
+    "concatenate", "equal", "floor_divide", "isclose", "log_softmax", "logical_and", "logical_or", "logical_xor",
+    "relu", "remainder", "softmax", "unique",
     "Generator", "distributed", "from_dlpack", "onnx", "inference_mode", "is_inference_mode_enabled", "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor",
     "gather", "get_num_threads", "initial_seed", "is_tensor", "isfinite", "isinf", "isnan", "logical_not",
     "masked_fill", "meshgrid", "mm", "normal", "norm", "numel", "outer", "randperm", "reciprocal", "round",

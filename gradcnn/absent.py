@@ -1,11 +1,11 @@
 """PyTorch names that gradcnn does not provide, and what to use instead: one table.
 
-The package modules (``gradcnn``, ``gradcnn.nn``, ``gradcnn.functional`` / ``gradcnn.nn.functional``,
-``gradcnn.optim``, ``gradcnn.utils.data``) end their attribute lookup here, so a ported program
-that reaches for one of these names stops with an AttributeError saying so and pointing at the
-nearest gradcnn equivalent, instead of a bare "has no attribute". docs/porting.md lists the same
-table (a test keeps the two in step).
-"""
+The package modules (``gradcnn``, ``gradcnn.nn``, ``gradcnn.functional`` /
+``gradcnn.nn.functional``, ``gradcnn.optim``, ``gradcnn.optim.lr_scheduler``,
+``gradcnn.utils.data``) end their attribute lookup here, so a ported program that reaches for one of
+these names stops with an AttributeError saying so and pointing at the nearest gradcnn equivalent,
+instead of a bare "has no attribute". docs/porting.md lists the same table (a test keeps the two in
+step)."""
 
 __all__ = ["ABSENT", "missing"]
 
@@ -65,6 +65,13 @@ ABSENT = {
         "Rprop": "there is no Rprop; use Adam, RMSprop or SGD",
         "ASGD": "there is no ASGD; use SGD",
         "Adamax": "there is no Adamax; use Adam",
+    },
+    "gradcnn.optim.lr_scheduler": {
+        "ConstantLR": "LambdaLR expresses it: lambda e: factor if e < total_iters else 1.0",
+        "MultiplicativeLR": "LambdaLR expresses it, with the product of the factors so far",
+        "PolynomialLR": "LambdaLR expresses it: lambda e: (1 - min(e, total_iters) / total_iters) ** power",
+        "CyclicLR": "LambdaLR expresses it with a triangle wave of the step count; or use OneCycleLR",
+        "ChainedScheduler": "LambdaLR expresses it, with the product of the schedules' factors",
     },
 }
 ABSENT["gradcnn.nn.functional"] = ABSENT["gradcnn.functional"]

@@ -8,6 +8,11 @@
   arrays (``"cuda"`` as a device string is ``"cuda:0"``; this is CuPy's current device).
 * ``synchronize(device=None)``: wait until every kernel queued on ``device`` (an index, ``"cuda"``,
   ``"cuda:N"``, or ``None`` for the current device) has finished; time GPU work only after it.
+* ``manual_seed(seed)``, ``manual_seed_all(seed)``: accepted, as PyTorch's are without a GPU, and
+  they change nothing: random tensors on every device come from the one generator that
+  ``gradcnn.manual_seed`` seeds.
+* ``empty_cache()``: hand the blocks CuPy's memory pools keep back to the driver (nothing to do
+  without CuPy).
 
 GPU work is asynchronous: an op returns once its kernels are queued. Reading a value on the host
 (``item()``, ``float()``, ``numpy()`` after ``cpu()``) waits for it anyway.
@@ -19,9 +24,10 @@ Install CuPy with the ``cuda12`` or ``cuda13`` extra (``pip install gradcnn[cuda
 import numbers
 
 from .backends import parse_device
-from .errors import DeviceError
+from .errors import DeviceError, DTypeError
 
-__all__ = ["is_available", "device_count", "current_device", "synchronize"]
+__all__ = ["is_available", "device_count", "current_device", "synchronize", "manual_seed", "manual_seed_all",
+           "empty_cache"]
 
 
 def _cupy():
@@ -81,3 +87,21 @@ def synchronize(device=None):
         raise DeviceError(f"gradcnn.cuda.synchronize: device index {index} is out of range: CuPy sees {count} "
                           f"device{'s' if count != 1 else ''} (0..{count - 1})")
     cupy.cuda.Device(index).synchronize()
+
+
+def manual_seed(seed):
+    """PyTorch seeds its CUDA generator here; gradcnn draws every random tensor, on any device, from
+    the generator ``gradcnn.manual_seed`` seeds, so this only checks ``seed``."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise DTypeError(f"gradcnn.cuda.manual_seed: seed must be an int, got {seed!r}")
+
+
+manual_seed_all = manual_seed
+
+
+def empty_cache():
+    """Free the unused blocks held by CuPy's memory pools (a no-op without CuPy)."""
+    cupy = _cupy()
+    if cupy is not None and is_available():
+        cupy.get_default_memory_pool().free_all_blocks()
+        cupy.get_default_pinned_memory_pool().free_all_blocks()

@@ -1,8 +1,11 @@
 """The exceptions gradcnn raises.
 
-Every error derives from :class:`GradcnnError`, and also from the built-in exception a Python user
-would expect (``ShapeError`` is a ``ValueError``, ``DTypeError`` a ``TypeError``), so both
-``except gradcnn.errors.ShapeError`` and ``except ValueError`` work.
+Every error derives from :class:`GradcnnError`, and also from the built-in exceptions a Python user
+would expect, so both ``except gradcnn.errors.ShapeError`` and ``except ValueError`` work. A wrong
+shape or value is a ``ShapeError``: a ``ValueError``, and also a ``RuntimeError``, which is what
+PyTorch raises for most of them (its C++ checks); a wrong type or dtype is a ``DTypeError``: a
+``TypeError``, and also a ``RuntimeError`` (PyTorch's word for a dtype a kernel does not take). So a
+ported program's ``except RuntimeError`` catches what it caught under PyTorch.
 
 Messages name the operation, the argument, its value and the numbers that made it wrong.
 """
@@ -33,7 +36,7 @@ class GradcnnError(Exception):
     """Base class of every error raised by gradcnn."""
 
 
-class ShapeError(GradcnnError, ValueError):
+class ShapeError(GradcnnError, ValueError, RuntimeError):
     """An argument has the wrong shape, size or value for the operation."""
 
 
@@ -41,7 +44,7 @@ class IndexOutOfRangeError(ShapeError, IndexError):
     """An index (a tensor subscript, a dim, a class label) lies outside its range."""
 
 
-class DTypeError(GradcnnError, TypeError):
+class DTypeError(GradcnnError, TypeError, RuntimeError):
     """An argument has the wrong dtype or type for the operation."""
 
 

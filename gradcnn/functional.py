@@ -35,7 +35,7 @@ from .ops.pool import (
     max_pool1d,
     max_pool2d,
 )
-from .ops.shape import cat, pad
+from .ops.shape import cat, one_hot, pad
 from .ops.upsample import interpolate
 from .ops.upsample import interpolate_config as _interpolate_config  # noqa: F401  (for nn.Upsample)
 
@@ -75,6 +75,7 @@ __all__ = [
     "maxout",
     "mse_loss",
     "nll_loss",
+    "one_hot",
     "pad",
     "prelu",
     "relu",

@@ -47,7 +47,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .backends import parse_device, to_device
-from .errors import CheckpointError, ShapeError
+from .errors import CheckpointError, DTypeError, ShapeError
 from .tensor import Tensor
 
 __all__ = ["load", "load_metadata", "save"]
@@ -76,20 +76,20 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, *, metadata=None):  # no
 
     target = _target(f, "save")
     if metadata is not None and not isinstance(metadata, Mapping):
-        raise TypeError(f"save: metadata must be a dict, got {type(metadata).__name__}")
+        raise DTypeError(f"save: metadata must be a dict, got {type(metadata).__name__}")
     if not isinstance(obj, Mapping):
-        raise TypeError(f"save: expected a dict (a state dict or a training checkpoint), "
+        raise DTypeError(f"save: expected a dict (a state dict or a training checkpoint), "
                         f"got {type(obj).__name__}")
     arrays = {}
     doc = {"format": FORMAT, "version": VERSION, "structure": _encode(obj, (), arrays),
            "metadata": {} if metadata is None else metadata}
     if _too_deep(doc, MAX_DEPTH):
-        raise TypeError(f"save: the checkpoint or its metadata nests lists, tuples and dicts deeper "
+        raise DTypeError(f"save: the checkpoint or its metadata nests lists, tuples and dicts deeper "
                         f"than {MAX_DEPTH} levels (as JSON), more than a checkpoint may hold")
     try:
         doc["sha256"] = _digest(_dumps(doc), arrays)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"save: metadata must be a JSON-able dict: {e}") from None
+        raise DTypeError(f"save: metadata must be a JSON-able dict: {e}") from None
     data = st_save(arrays, metadata={FORMAT: _dumps(doc)})
     if isinstance(target, str):
         _write_atomic(target, data)
@@ -107,14 +107,14 @@ def _target(f, op):
     if isinstance(f, (str, bytes, os.PathLike)):
         path = os.fsdecode(f)
         if not path:
-            raise TypeError(f"{op}: f is an empty path")
+            raise DTypeError(f"{op}: f is an empty path")
         return path
     method = "write" if op == "save" else "read"
     if not callable(getattr(f, method, None)):
-        raise TypeError(f"{op}: f must be a path (str or os.PathLike) or a binary file object with "
+        raise DTypeError(f"{op}: f must be a path (str or os.PathLike) or a binary file object with "
                         f"{method}(), got {type(f).__name__}")
     if isinstance(f, io.TextIOBase):
-        raise TypeError(f"{op}: f is a text file ({_name(f)}); open it in binary mode "
+        raise DTypeError(f"{op}: f is a text file ({_name(f)}); open it in binary mode "
                         f"('{method[0]}b'): checkpoints are bytes")
     return f
 
@@ -144,7 +144,7 @@ def _too_deep(value, limit):
 def _encode(value, keys, arrays):
     """The JSON skeleton of ``value``; arrays go into ``arrays`` under their key path."""
     if len(keys) > MAX_DEPTH:  # stops the recursion; save checks the JSON's depth afterwards
-        raise TypeError(f"save: {_where(keys[:3])}... nests lists, tuples and dicts deeper than "
+        raise DTypeError(f"save: {_where(keys[:3])}... nests lists, tuples and dicts deeper than "
                         f"{MAX_DEPTH} levels, more than a checkpoint may hold")
     if isinstance(value, (Tensor, np.ndarray, np.generic)) or hasattr(value, "__cuda_array_interface__"):
         kind = ("tensor" if isinstance(value, Tensor) else
@@ -169,7 +169,7 @@ def _encode(value, keys, arrays):
             return {k: _encode(v, (*keys, k), arrays) for k, v in value.items()}
         return {"$items": [[_encode_key(k, keys), _encode(v, (*keys, k), arrays)]
                            for k, v in value.items()]}
-    raise TypeError(f"save: {_where(keys)} is a {type(value).__name__}; a checkpoint holds "
+    raise DTypeError(f"save: {_where(keys)} is a {type(value).__name__}; a checkpoint holds "
                     f"tensors, arrays, numbers, strings, None, and lists, tuples and dicts of them")
 
 
@@ -178,7 +178,7 @@ def _encode_key(key, keys):
         return key
     if isinstance(key, tuple):
         return {"$tuple": [_encode_key(k, keys) for k in key]}
-    raise TypeError(f"save: {_where(keys)} has a key of type {type(key).__name__}; dict keys must "
+    raise DTypeError(f"save: {_where(keys)} has a key of type {type(key).__name__}; dict keys must "
                     f"be strings, numbers, None or tuples of them")
 
 
@@ -189,7 +189,7 @@ def _to_numpy(value, keys):
         value = value.get()  # a CuPy array: checkpoints hold host copies
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"save: {_where(keys)} has dtype {array.dtype}; checkpoints hold bool, "
+        raise DTypeError(f"save: {_where(keys)} has dtype {array.dtype}; checkpoints hold bool, "
                         f"integer and floating arrays")
     return array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)  # keeps 0-d arrays 0-d
 
@@ -290,7 +290,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     path nor a binary file.
     """
     if weights_only is not None and not isinstance(weights_only, (bool, np.bool_)):
-        raise TypeError(f"load: weights_only must be a bool, got {weights_only!r}")
+        raise DTypeError(f"load: weights_only must be a bool, got {weights_only!r}")
     if weights_only is False or pickle_module is not None:  # None means True, as in PyTorch 2.6+
         what = "weights_only=False" if weights_only is False else f"pickle_module={pickle_module!r}"
         raise ShapeError(f"load: {what} is refused: {_REFUSE_PICKLE}")
@@ -320,12 +320,12 @@ def _placement(map_location):
             if result is None:
                 return t
             if not isinstance(result, Tensor):
-                raise TypeError(f"load: map_location returned a {type(result).__name__}; it must "
+                raise DTypeError(f"load: map_location returned a {type(result).__name__}; it must "
                                 "return a Tensor or None")
             return result
 
         return place
-    raise TypeError(f"load: map_location must be None, a device, a dict of devices or a function, "
+    raise DTypeError(f"load: map_location must be None, a device, a dict of devices or a function, "
                     f"got {type(map_location).__name__}")
 
 
@@ -419,7 +419,7 @@ def _read_checked(fh, size, name):
     try:
         head = fh.read(8)
         if not isinstance(head, bytes):
-            raise TypeError(f"load: {name} gives {type(head).__name__}, not bytes; open it in "
+            raise DTypeError(f"load: {name} gives {type(head).__name__}, not bytes; open it in "
                             "binary mode ('rb')")
         if len(head) < 8:
             raise CheckpointError(f"load: {name} is not a gradcnn checkpoint ({len(head)} bytes; a "

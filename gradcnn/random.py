@@ -2,15 +2,22 @@
 
 ``manual_seed(s)`` makes results reproducible; ``get_rng_state()`` / ``set_rng_state()`` capture
 and restore it as plain JSON-able data, so checkpoints can hold it without pickle.
+
+Masks for tensors on a GPU (dropout, rrelu) are drawn there, by a CuPy generator per device
+(:func:`device_generator`) seeded from this one: no host draw and no copy in a training step. The
+device generator is re-seeded from the host one after every ``manual_seed`` and ``set_rng_state``,
+so a seed makes a GPU run reproducible; it does not give the masks a CPU run draws.
 """
 
 import numpy as np
 
 __all__ = ["manual_seed", "seed", "generator", "get_rng_state", "set_rng_state", "Generator",
-           "numpy_generator_of", "initial_seed"]
+           "numpy_generator_of", "initial_seed", "device_generator"]
 
 _generator = np.random.default_rng()
 _initial_seed = None
+_generation = 0  # bumped when the host generator is re-seeded or restored
+_device_generators = {}  # device id -> (generation it was seeded in, CuPy generator)
 
 
 def manual_seed(seed):
@@ -20,9 +27,10 @@ def manual_seed(seed):
         from .errors import DTypeError
 
         raise DTypeError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
-    global _initial_seed
+    global _initial_seed, _generation
     _generator = np.random.default_rng(int(seed))
     _initial_seed = int(seed)
+    _generation += 1
     return _generator
 
 
@@ -50,7 +58,19 @@ def get_rng_state():
 
 def set_rng_state(state):
     """Restore a state returned by :func:`get_rng_state`."""
+    global _generation
     _generator.bit_generator.state = state
+    _generation += 1
+
+
+def device_generator(xp):
+    """The generator of array module ``xp`` (CuPy) for its current device, seeded from the host
+    generator the first time it is asked for after each ``manual_seed`` or ``set_rng_state``."""
+    device = xp.cuda.runtime.getDevice()
+    entry = _device_generators.get(device)
+    if entry is None or entry[0] != _generation:
+        entry = _device_generators[device] = (_generation, xp.random.default_rng(int(_generator.integers(2**63))))
+    return entry[1]
 
 
 class Generator:

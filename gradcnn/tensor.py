@@ -12,6 +12,7 @@ Every tensor carries a version counter, shared with the views made from it, that
 bump; a backward that needs a saved tensor checks its version first.
 """
 
+import math
 import weakref
 
 import numpy as np
@@ -377,6 +378,13 @@ class Tensor:
     def div_(self, other):
         return self._assign(self / other, "div_")
 
+    # ``w -= lr * w.grad`` changes ``w`` in place, as in PyTorch (Python's fallback would rebind
+    # the name to a new tensor and leave the parameter unchanged).
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
     def clamp_(self, min=None, max=None):
         return self._assign(self.clamp(min, max), "clamp_")
 
@@ -397,47 +405,116 @@ class Tensor:
     # -- display ----------------------------------------------------------------------------
 
     def __repr__(self):
+        """PyTorch's print format, with its default options (4 decimals, 80 columns, the first and
+        last 3 rows of a tensor with more than 1000 elements)."""
         arr = np.asarray(self._data if device_of(self._data) == "cpu" else self._data.get())
-        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
-                               formatter=_float_formatter(arr))
-        extras = []
-        if self._data.dtype != DEFAULT_DTYPE and not (
-            self._data.dtype == np.int64 or self._data.dtype == np.bool_
-        ):
-            extras.append(f"dtype={self._data.dtype.name}")
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
+        suffixes = [f"device='{self.device}'"] if self.device != "cpu" else []
+        if arr.size == 0:
+            suffixes += [f"size={arr.shape}"] if arr.ndim != 1 else []
+            suffixes += [f"dtype={arr.dtype.name}"] if arr.dtype != DEFAULT_DTYPE else []
+            body = "[]"
+        else:
+            if arr.dtype not in (DEFAULT_DTYPE, np.int64, np.bool_):
+                suffixes.append(f"dtype={arr.dtype.name}")
+            summarize = arr.size > _PRINT_THRESHOLD
+            body = _nested_str(arr, len("tensor("), summarize,
+                               _Formatter(_summarized(arr) if summarize else arr))
         if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.name()}>")
+            suffixes.append(f"grad_fn=<{self._node.name()}>")
         elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+            suffixes.append("requires_grad=True")
+        return _add_suffixes("tensor(" + body, suffixes, len("tensor("))
+
+
+# PyTorch's default print options.
+_PRINT_PRECISION, _PRINT_THRESHOLD, _PRINT_EDGEITEMS, _PRINT_LINEWIDTH = 4, 1000, 3, 80
+
+
+class _Formatter:
+    """How every element of one tensor prints, as in PyTorch: integers and bools as they are;
+    floats all integral as ``2.``, else with 4 decimals, or in scientific notation when the nonzero
+    finite magnitudes span more than 1000x, exceed 1e8 or go below 1e-4; one width for all."""
+
+    def __init__(self, arr):
+        self.floating = arr.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        if not self.floating:
+            self.width = max(len(str(v)) for v in arr.reshape(-1).tolist())
+            return
+        values = arr.reshape(-1).astype(np.float64)
+        values = values[np.isfinite(values) & (values != 0)]
+        if values.size == 0:
+            return
+        magnitudes = np.abs(values)
+        self.int_mode = bool(np.all(values == np.ceil(values)))
+        self.sci_mode = bool(magnitudes.max() / magnitudes.min() > 1000.0 or magnitudes.max() > 1.0e8
+                             or magnitudes.min() < 1.0e-4)
+        if self.sci_mode:
+            self.width = max(len(f"{v:.{_PRINT_PRECISION}e}") for v in values.tolist())
+        elif self.int_mode:
+            self.width = max(len(f"{v:.0f}") + 1 for v in values.tolist())
+        else:
+            self.width = max(len(f"{v:.{_PRINT_PRECISION}f}") for v in values.tolist())
+
+    def __call__(self, value):
+        if not self.floating:
+            text = f"{value}"
+        elif self.sci_mode:
+            text = f"{value:{self.width}.{_PRINT_PRECISION}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
+        else:
+            text = f"{value:.{_PRINT_PRECISION}f}"
+        return text.rjust(self.width)
+
+
+def _summarized(arr):
+    """The elements a summarized print shows (the first and last 3 along every dim)."""
+    e = _PRINT_EDGEITEMS
+    if arr.ndim == 0:
+        return arr
+    if arr.ndim == 1:
+        return np.concatenate((arr[:e], arr[-e:])) if arr.shape[0] > 2 * e else arr
+    rows = [*range(e), *range(arr.shape[0] - e, arr.shape[0])] if arr.shape[0] > 2 * e else range(arr.shape[0])
+    return np.stack([_summarized(arr[i]) for i in rows])
+
+
+def _nested_str(arr, indent, summarize, fmt):
+    e = _PRINT_EDGEITEMS
+    if arr.ndim == 0:
+        return fmt(arr.item())
+    if arr.ndim == 1:
+        items = arr.tolist()
+        if summarize and len(items) > 2 * e:
+            data = [*map(fmt, items[:e]), " ...", *map(fmt, items[-e:])]
+        else:
+            data = [fmt(v) for v in items]
+        per_line = max(1, (_PRINT_LINEWIDTH - indent) // (fmt.width + 2))
+        lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    if summarize and arr.shape[0] > 2 * e:
+        slices = ([_nested_str(arr[i], indent + 1, summarize, fmt) for i in range(e)] + ["..."]
+                  + [_nested_str(arr[i], indent + 1, summarize, fmt) for i in range(arr.shape[0] - e, arr.shape[0])])
+    else:
+        slices = [_nested_str(row, indent + 1, summarize, fmt) for row in arr]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def _add_suffixes(text, suffixes, indent):
+    """``, dtype=...`` after the values; a suffix that would pass column 80 starts a new line."""
+    parts = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line_len + len(suffix) + 2 > _PRINT_LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    return "".join(parts) + ")"
 
 
 _retaining = set()  # ids of the non-leaf tensors that retain their gradient
-
-
-def _float_formatter(arr):
-    """PyTorch's way of printing floats: integral values as ``2.``, others with 4 decimals, and
-    scientific notation when the magnitudes span too much; one width for all."""
-    if arr.dtype.kind != "f" or arr.size == 0:
-        return None
-    finite = np.abs(arr[np.isfinite(arr)].astype(np.float64))
-    nonzero = finite[finite != 0]
-    if finite.size and np.all(finite == np.ceil(finite)):
-        sci = nonzero.size and nonzero.max() > 1e8
-        fmt = "{:.4e}" if sci else "{:.0f}."
-    else:
-        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8
-                                or nonzero.min() < 1e-4)
-        fmt = "{:.4e}" if sci else "{:.4f}"
-
-    def one(v):
-        return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf") if np.isinf(v) else fmt.format(v)
-
-    shown = arr.reshape(-1) if arr.size <= 1000 else np.concatenate([arr.reshape(-1)[:3], arr.reshape(-1)[-3:]])
-    width = max(len(one(v)) for v in shown)
-    return {"float_kind": lambda v: one(v).rjust(width)}
 
 
 class _Overwritten(Function):

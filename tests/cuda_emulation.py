@@ -171,9 +171,20 @@ def _copy(module, name, **replace):
     copy.__dict__.update(replace, __name__=name)
     for key, value in list(copy.__dict__.items()):
         if isinstance(value, types.FunctionType) and value.__globals__ is module.__dict__:
-            copy.__dict__[key] = types.FunctionType(value.__code__, copy.__dict__, value.__name__,
-                                                    value.__defaults__, value.__closure__)
+            copy.__dict__[key] = _rebound(value, copy)
+        elif isinstance(getattr(value, "__wrapped__", None), types.FunctionType) and (
+                value.__wrapped__.__globals__ is module.__dict__ and "launch" in copy.__dict__):
+            # The backend's functions run on their arrays' device (``launch.on_device``): the copy
+            # wraps its own function with its own launcher's decorator.
+            copy.__dict__[key] = copy.__dict__["launch"].on_device(_rebound(value.__wrapped__, copy))
     return copy
+
+
+def _rebound(fn, module):
+    """``fn`` looking its names up in ``module``."""
+    new = types.FunctionType(fn.__code__, module.__dict__, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    return new
 
 
 def emulated_backend():
@@ -189,7 +200,9 @@ def emulated_backend():
     copies = {cuda_launch: emu_launch, cuda_conv: emu_conv, cuda_pool: emu_pool}
     module = types.ModuleType("gradcnn_cuda_emulated")
     for name in cuda_backend.__all__:
-        home = next(m for m in copies if name in vars(m) and vars(m)[name] is getattr(cuda_backend, name))
-        setattr(module, name, getattr(copies[home], name))
+        # Functions that launch no kernel of their own (ReLU, batch norm, optimizer updates: CuPy
+        # array expressions) are the backend's own, running on NumPy arrays here.
+        home = next((m for m in copies if name in vars(m) and vars(m)[name] is getattr(cuda_backend, name)), None)
+        setattr(module, name, getattr(cuda_backend, name) if home is None else getattr(copies[home], name))
     module.launch, module.conv, module.pool = emu_launch, emu_conv, emu_pool
     return module

@@ -11,7 +11,7 @@ from gradcnn.absent import ABSENT
 
 PORTING = (Path(__file__).resolve().parents[1] / "docs" / "porting.md").read_text(encoding="utf-8")
 PREFIX = {"gradcnn": "torch.", "gradcnn.nn": "nn.", "gradcnn.functional": "F.", "gradcnn.nn.functional": "F.",
-          "gradcnn.optim": "optim."}
+          "gradcnn.optim": "optim.", "gradcnn.optim.lr_scheduler": "lr_scheduler."}
 CASES = [(module, name) for module, names in ABSENT.items() for name in names]
 
 

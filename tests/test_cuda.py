@@ -102,3 +102,17 @@ def test_the_cuda_namespace_is_public_and_documented():
     for name in ("is_available", "device_count", "current_device", "synchronize"):
         assert callable(getattr(gradcnn.cuda, name)), name
         assert name in gradcnn.cuda.__doc__, name
+
+
+def test_seeding_and_emptying_the_cache_are_accepted_with_or_without_a_gpu():
+    from gradcnn.errors import DTypeError
+
+    gradcnn.manual_seed(3)
+    first = gradcnn.rand(3)
+    gradcnn.manual_seed(3)
+    gradcnn.cuda.manual_seed(7)  # the one generator is gradcnn.manual_seed's
+    gradcnn.cuda.manual_seed_all(7)
+    gradcnn.cuda.empty_cache()
+    assert gradcnn.equal(gradcnn.rand(3), first)
+    with pytest.raises(DTypeError, match="seed must be an int"):
+        gradcnn.cuda.manual_seed(1.5)

@@ -328,8 +328,9 @@ def test_prelu_and_elu_rebuild_their_conditions():
     assert "Greater" in ops(check(nn.ELU(), 6))
 
 
-def test_log_softmax_rebuilds_logsumexps_finite_test():
-    assert {"IsInf", "IsNaN", "Where"} <= set(ops(check(lambda x: F.log_softmax(x, 1), 5)))
+def test_logsumexp_rebuilds_its_finite_test_and_log_softmax_is_one_node():
+    assert {"IsInf", "IsNaN", "Where"} <= set(ops(check(lambda x: gradcnn.logsumexp(x, 1), 5)))
+    assert "LogSoftmax" in ops(check(lambda x: F.log_softmax(x, 1), 5))
 
 
 # -- errors name the op and the layer -------------------------------------------------------------

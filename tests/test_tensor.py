@@ -236,3 +236,95 @@ def test_method_surface_of_ported_programs():
     with gradcnn.no_grad():
         w = gradcnn.zeros(100, requires_grad=True).normal_(1.0, 0.1)
     assert abs(w.detach().numpy().mean() - 1.0) < 0.1
+
+
+# -- in-place operators, printing, dtype names, moves: what ported programs lean on ----------------
+
+
+def test_augmented_assignment_changes_the_tensor_in_place():
+    w = gradcnn.ones(3, requires_grad=True)
+    same = w
+    (w * 2.0).sum().backward()
+    with gradcnn.no_grad():  # the textbook's sgd: param -= lr * param.grad
+        w -= 0.5 * w.grad
+        w *= 2.0
+        w /= 4.0
+        w += 1.0
+    assert w is same and w.requires_grad and w.is_leaf
+    np.testing.assert_array_equal(w.detach().numpy(), [1.0, 1.0, 1.0])
+    with pytest.raises(AutogradError, match="leaf tensor that requires grad"):
+        w += 1.0
+    x = gradcnn.zeros(2, 3)
+    x[0] += 5.0  # getitem, in-place add, setitem
+    np.testing.assert_array_equal(x.numpy()[0], [5.0, 5.0, 5.0])
+
+
+def test_augmented_assignment_on_a_non_leaf_is_recorded():
+    a = gradcnn.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 3.0
+    b += a
+    b.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [4.0, 4.0])
+
+
+@pytest.mark.parametrize("values, expected", [
+    (np.arange(30.0).reshape(3, 10) * 1000.5,  # six numbers of width 10 per 80-column line
+     "tensor([[    0.0000,  1000.5000,  2001.0000,  3001.5000,  4002.0000,  5002.5000,\n"
+     "          6003.0000,  7003.5000,  8004.0000,  9004.5000],"),
+    ([float("nan"), float("inf"), 1.0], "tensor([nan, inf, 1.])"),  # NaN and inf do not widen
+    (np.arange(2000, dtype=np.float32), "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
+                        "        1.9990e+03])"),  # the shown values decide the format
+    (np.zeros((2, 0), np.float32), "tensor([], size=(2, 0))"),
+    (np.zeros(0, np.int64), "tensor([], dtype=int64)"),
+    ([1e-5, 0.0], "tensor([1.0000e-05, 0.0000e+00])"),
+    ([True, False], "tensor([ True, False])"),
+])
+def test_repr_follows_pytorchs_layout(values, expected):
+    assert repr(gradcnn.tensor(values)).startswith(expected)
+
+
+def test_repr_suffix_that_would_pass_column_80_starts_a_new_line():
+    t = gradcnn.tensor([0.0143, -0.0096, 0.0136, 0.0052, -0.0215, -0.0187], requires_grad=True)
+    assert repr(t) == ("tensor([ 0.0143, -0.0096,  0.0136,  0.0052, -0.0215, -0.0187],\n"
+                       "       requires_grad=True)")
+
+
+def test_repr_matches_pytorch_on_random_tensors():
+    torch = pytest.importorskip("torch", reason="the comparison needs torch")
+    rng = np.random.default_rng(0)
+    for trial in range(120):
+        ndim = int(rng.integers(0, 5))
+        shape = tuple(int(rng.integers(0, 6 if ndim > 2 else 14)) for _ in range(ndim))
+        if trial % 7 == 0:
+            shape = (int(rng.integers(900, 1500)),)
+        if trial % 11 == 0:
+            shape = (int(rng.integers(30, 60)), int(rng.integers(20, 50)))
+        scale = 10.0 ** rng.integers(-6, 10)
+        values = [rng.normal(0, scale, shape).astype(np.float32),
+                  np.round(rng.normal(0, scale, shape)).astype(np.float32),
+                  rng.integers(-1000, 1000, shape), rng.random(shape) > 0.5][trial % 4]
+        if trial % 5 == 0 and values.size > 2 and values.dtype.kind == "f":
+            values.flat[0], values.flat[2] = np.nan, -np.inf
+        ours, theirs = gradcnn.tensor(values), torch.tensor(values)
+        assert repr(ours) == repr(theirs).replace("dtype=torch.", "dtype=")  # only empty ones have it
+        if values.dtype.kind == "f" and 0 < values.size < 50:
+            assert repr(ours.requires_grad_()) == repr(theirs.requires_grad_())
+
+
+def test_pytorchs_short_dtype_names():
+    assert (gradcnn.bool, gradcnn.half, gradcnn.int, gradcnn.short) == (np.bool_, np.float16, np.int32, np.int16)
+    assert gradcnn.tensor([1, 0]).to(gradcnn.bool).dtype == np.bool_
+
+
+def test_to_takes_pytorchs_keywords():
+    t = gradcnn.ones(2)
+    assert t.to("cpu", non_blocking=True) is t and t.to(gradcnn.float32, memory_format=None) is t
+    copy = t.to(t.dtype, copy=True)
+    assert copy is not t and not np.shares_memory(copy.numpy(), t.numpy())
+    assert t.cpu() is t and t.is_contiguous() and not gradcnn.ones(2, 3).t().is_contiguous()
+
+
+def test_pytorchs_other_names_for_cat_and_clamp():
+    a, b = gradcnn.ones(1, 2), gradcnn.zeros(1, 2)
+    assert gradcnn.concat([a, b]).shape == (2, 2) and gradcnn.concatenate((a, b), axis=1).shape == (1, 4)
+    assert gradcnn.clip(gradcnn.tensor([-2.0, 2.0]), -1, 1).tolist() == [-1.0, 1.0]

@@ -158,19 +158,42 @@ class Function:
     def apply(cls, *args, **kwargs):
         tensor_cls = _Tensor
         ctx = Context()
-        arrays = [a._data if isinstance(a, tensor_cls) else a for a in args]
-        needs = tuple([isinstance(a, tensor_cls) and a._requires_grad for a in args])
-        ctx.needs_input_grad = needs
+        # One pass over the arguments: this runs for every op, so it is written for speed.
+        arrays = []
+        needs = []
+        edges = []  # an edge is the input's node, or the input itself when it is a leaf that requires grad
+        record = False
+        for a in args:
+            if isinstance(a, tensor_cls):
+                arrays.append(a._data)
+                if a._requires_grad:
+                    needs.append(True)
+                    edges.append(a._node or a)
+                    record = True
+                    continue
+            else:
+                arrays.append(a)
+            needs.append(False)
+            edges.append(None)
+        ctx.needs_input_grad = needs = tuple(needs)
         out = cls.forward(ctx, *arrays, **kwargs)
         if _observers:
             return _observed(cls, ctx, args, arrays, needs, out, kwargs)
         if type(out) is tuple:
             return _apply_many(cls, ctx, args, arrays, needs, out)
-        return _apply_one(cls, ctx, args, arrays, needs, out)
+        # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
+        # input's version counter: changing either in place invalidates what was saved of both.
+        result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
+        if record and tape._state.grad_enabled:
+            _record_one(cls, ctx, args, arrays, tuple(edges), out, result)
+        return result
 
 
 def _observed(cls, ctx, args, arrays, needs, out, kwargs):
-    result = (_apply_many if type(out) is tuple else _apply_one)(cls, ctx, args, arrays, needs, out)
+    if type(out) is tuple:
+        result = _apply_many(cls, ctx, args, arrays, needs, out)
+    else:
+        result = _apply_one(cls, ctx, args, arrays, needs, out)
     for callback in list(_observers):
         callback(cls, args, kwargs, result)
     return result
@@ -178,26 +201,30 @@ def _observed(cls, ctx, args, arrays, needs, out, kwargs):
 
 def _apply_one(cls, ctx, args, arrays, needs, out):
     """``apply`` for a forward that returned one array."""
-    tensor_cls = _Tensor
-    # A view (reshape, transpose, basic indexing) shares its input's memory, so it shares the
-    # input's version counter: changing either in place invalidates what was saved of both.
-    result = tensor_cls._make(out, None, args[0]._version if cls.is_view else None)
-    if not (tape._state.grad_enabled and True in needs):
-        return result
+    result = _Tensor._make(out, None, args[0]._version if cls.is_view else None)
+    if True in needs and tape._state.grad_enabled:
+        _record_one(cls, ctx, args, arrays, _edges(args, needs), out, result)
+    return result
 
-    # An edge is the input's node, or the input itself when it is a leaf that requires grad.
-    edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
-    node = Node(cls, ctx, edges, result._data.shape, result._data.dtype)
+
+def _edges(args, needs):
+    """One edge per input: its node, the input itself for a leaf that requires grad, or None."""
+    return tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
+
+
+def _record_one(cls, ctx, args, arrays, edges, out, result):
+    """Put the call that made ``result`` (its only output) on the tape."""
+    data = result._data
+    node = Node(cls, ctx, edges, data.shape, data.dtype)
     result._node = node
     result._requires_grad = True
     if tape._state.anomaly:
         ctx._anomaly_trace = _caller_trace()
-
     to_save = ctx.__dict__.pop("_to_save", None)
     if to_save is not None:
         ctx._name = cls.__name__
-        ctx._saved = [_saved_entry(s, args, arrays, ((out, result, node),)) for s in to_save]
-    return result
+        outputs = ((out, result, node),)
+        ctx._saved = [(None, None, 0) if s is None else _saved_entry(s, args, arrays, outputs) for s in to_save]
 
 
 def _apply_many(cls, ctx, args, arrays, needs, outs):
@@ -211,7 +238,7 @@ def _apply_many(cls, ctx, args, arrays, needs, outs):
     ]
     if not any(differentiable):
         return results
-    edges = tuple([(a._node or a) if n else None for a, n in zip(args, needs)])
+    edges = _edges(args, needs)
     first = results[0]._data
     node = Node(cls, ctx, edges, first.shape, first.dtype)
     refs = [node] + [OutputRef(node, i, r._data.shape, r._data.dtype) for i, r in enumerate(results)][1:]

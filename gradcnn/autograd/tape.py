@@ -28,6 +28,8 @@ This module knows nothing of :class:`~gradcnn.Tensor`: it uses the class of the 
 
 import contextlib
 import itertools
+import operator
+import sys
 import threading
 import weakref
 
@@ -277,8 +279,11 @@ def _reachable(root_nodes):
                     stack.append(edge)
             elif type(edge) is OutputRef:
                 stack.append(edge.node)
-    order.sort(key=lambda n: n.seq, reverse=True)
+    order.sort(key=_seq, reverse=True)
     return order
+
+
+_seq = operator.attrgetter("seq")
 
 
 class RemovableHandle:
@@ -366,6 +371,46 @@ def _run_tensor_hooks(key, grad):
     return grad
 
 
+# References to a gradient tensor that the engine holds at the two places it asks :func:`_owned`
+# (measured in tests/autograd/test_grad_buffers.py): a partial sum about to be added to, and a
+# leaf's complete gradient.
+_PENDING_REFS = 4
+_LEAF_REFS = 4
+
+
+def _owned(t, refs):
+    """Whether gradient ``t`` can be changed in place or handed over: the engine holds all ``refs``
+    references to the tensor (counting the caller's and ``getrefcount``'s), and nothing else -- no
+    hook, no view, no other gradient -- refers to its array or the memory below it. PyTorch's
+    AccumulateGrad steals a gradient on the same test. NumPy arrays only."""
+    if sys.getrefcount(t) > refs:
+        return False
+    a = t._data
+    # References to ``a``: the tensor's ``_data``, the local name and getrefcount's argument.
+    if type(a) is not np.ndarray or sys.getrefcount(a) > 3 or not a.flags.writeable:
+        return False
+    base = a.base
+    while base is not None:  # a view (a reshape, say) of arrays nobody else holds is fine too
+        if type(base) is not np.ndarray or sys.getrefcount(base) > 3:
+            return False
+        base = base.base
+    return True
+
+
+def _sum_into(old, new, refs):
+    """``old + new`` for two gradients of one shape and dtype, added into ``old`` when the engine
+    is its only holder (the same additions, so the same bits, without a new array)."""
+    if _owned(old, refs) and new._data.shape == old._data.shape and type(new._data) is np.ndarray:
+        old._data += new._data
+        return old
+    return old + new
+
+
+def _fresh_layout(a):
+    """C-contiguous and not a window on a larger buffer (which ``.grad`` would keep alive)."""
+    return a.flags.c_contiguous and (a.base is None or a.base.nbytes == a.nbytes)
+
+
 def _accumulate(leaf, grad, create_graph, tensor_cls):
     """Add ``grad`` into ``leaf.grad``, then call the leaf's post-accumulate hooks."""
     if _tensor_hooks or _retain_hooks:
@@ -373,8 +418,13 @@ def _accumulate(leaf, grad, create_graph, tensor_cls):
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
-        # A gradient array may be shared (Add passes one array to both inputs): own a copy.
-        leaf.grad = tensor_cls._make(grad._data.copy())
+        # The engine's own array becomes ``.grad`` when nothing else can see it (references: the
+        # caller's, this frame's and getrefcount's) and it is laid out like a fresh one; a shared
+        # array (Add passes one gradient to both inputs, a hook may keep one) is copied.
+        if _owned(grad, _LEAF_REFS) and _fresh_layout(grad._data):
+            leaf.grad = tensor_cls._make(grad._data)
+        else:
+            leaf.grad = tensor_cls._make(grad._data.copy())
     else:
         leaf.grad._data += grad._data
     for hook in tuple(_post_accumulate_hooks.get(id(leaf), ())):
@@ -411,23 +461,37 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
     With ``inputs=None`` gradients accumulate into the ``.grad`` of every leaf that requires grad.
     Otherwise nothing is accumulated and the gradients of ``inputs`` are returned as a list (``None``
     where an input is not reached).
+
+    Gradients that meet (several uses of one tensor) are summed in place when the engine holds the
+    only reference to the partial sum and ``create_graph`` is off (:func:`_owned`); the additions,
+    and their order, are the same either way.
     """
     tensor_cls = type(roots[0])
     # id(Node or OutputRef) -> gradient flowing into that output. The refs of a node are made once
     # and held by it, so their ids are stable keys.
     pending = {}
     leaf_grads = {}  # id(leaf) -> [leaf, gradient]
+    in_place = not create_graph
 
     def add_leaf(leaf, grad):
         entry = leaf_grads.get(id(leaf))
         if entry is None:
             leaf_grads[id(leaf)] = [leaf, grad]
+        elif in_place:
+            old = entry[1]
+            entry[1] = None
+            entry[1] = _sum_into(old, grad, _PENDING_REFS)
         else:
             entry[1] = entry[1] + grad
 
     def add_pending(key, grad):
-        prev = pending.get(id(key))
-        pending[id(key)] = grad if prev is None else prev + grad
+        old = pending.pop(id(key), None)
+        if old is None:
+            pending[id(key)] = grad
+        elif in_place:
+            pending[id(key)] = _sum_into(old, grad, _PENDING_REFS)
+        else:
+            pending[id(key)] = old + grad
 
     root_nodes = []
     for root, grad in zip(roots, root_grads):
@@ -446,52 +510,88 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
     results = [None] * (0 if inputs is None else len(inputs))
 
     order = _reachable(root_nodes)
-    last_use = {}  # id(leaf) -> the last node of the pass that feeds it
+    # id(node) -> the leaves whose gradient is complete once that node has run (it is the last
+    # node of the pass, in tape order, that feeds them).
+    finishes = {}
     if inputs is None:
+        last_use = {}
         for node in order:
             for edge in node.edges:
                 if edge is not None and type(edge) is not Node and type(edge) is not OutputRef:
-                    last_use[id(edge)] = node
+                    last_use[id(edge)] = (node, edge)
+        for node, leaf in last_use.values():
+            finishes.setdefault(id(node), []).append(leaf)
 
-    with set_grad_enabled(create_graph):
+    hooks = bool(_tensor_hooks or _retain_hooks)
+    anomaly = _state.anomaly
+    before = _state.grad_enabled
+    _state.grad_enabled = bool(create_graph)
+    try:
         for node in order:
-            outputs = node.outputs or (node,)
-            grads = tuple([None if o is None else pending.pop(id(o), None) for o in outputs])
-            if _tensor_hooks or _retain_hooks:
+            outputs = node.outputs
+            if outputs is None:  # one output: the node itself
+                outputs = (node,)
+                grads = (pending.pop(id(node), None),)
+            else:
+                grads = tuple([None if o is None else pending.pop(id(o), None) for o in outputs])
+            if hooks:
                 grads = tuple([_run_tensor_hooks(o, g) for o, g in zip(outputs, grads)])
-            for o, g in zip(outputs, grads):
-                if g is not None and id(o) in wanted:
-                    for i in wanted[id(o)]:
-                        results[i] = g
-            if any(g is not None for g in grads):
-                if "_watched" in node.ctx.__dict__:
-                    node.ctx.check_watched(node.name())
-                in_grads = node.fn.backward(node.ctx, *grads)
+            if wanted:
+                for o, g in zip(outputs, grads):
+                    if g is not None and id(o) in wanted:
+                        for i in wanted[id(o)]:
+                            results[i] = g
+            if grads[0] is not None or any(g is not None for g in grads):
+                ctx = node.ctx
+                if "_watched" in ctx.__dict__:
+                    ctx.check_watched(node.name())
+                in_grads = node.fn.backward(ctx, *grads)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
-                if _state.anomaly:
+                if anomaly:
                     _check_finite(node, in_grads)
                 if _node_hooks and id(node) in _node_hooks:
                     for hook in tuple(_node_hooks[id(node)]):
                         hook(in_grads, grads)
-                if len(in_grads) != len(node.edges):
+                edges = node.edges
+                if len(in_grads) != len(edges):
                     raise AutogradError(
                         f"{node.name()}.backward returned {len(in_grads)} gradients for "
-                        f"{len(node.edges)} inputs"
+                        f"{len(edges)} inputs"
                     )
-                for i, (edge, g) in enumerate(zip(node.edges, in_grads)):
-                    if edge is None or g is None:
+                grads = None  # the engine's references to the incoming gradients end here
+                for i, edge in enumerate(edges):
+                    if edge is None:
                         continue
-                    g = _check_grad(node, i, g, edge.shape, edge.dtype)
+                    g = in_grads[i]
+                    if g is None:
+                        continue
+                    data = g._data
                     if type(edge) is Node or type(edge) is OutputRef:
+                        if data.shape != edge.shape or data.dtype != edge.dtype:
+                            g = _check_grad(node, i, g, edge.shape, edge.dtype)
+                        data = None
                         add_pending(edge, g)
                     else:
+                        leaf = edge._data
+                        if data.shape != leaf.shape or data.dtype != leaf.dtype:
+                            g = _check_grad(node, i, g, leaf.shape, leaf.dtype)
+                        data = leaf = None
                         add_leaf(edge, g)
+                g = in_grads = None
             if not retain_graph:
                 node.ctx = None
-            for edge in node.edges if inputs is None else ():
-                if last_use.get(id(edge)) is node and id(edge) in leaf_grads:
-                    _accumulate(*leaf_grads.pop(id(edge)), create_graph, tensor_cls)
+            leaves = finishes.get(id(node))
+            if leaves is not None:
+                for leaf in leaves:
+                    entry = leaf_grads.pop(id(leaf), None)
+                    if entry is not None:
+                        grad = entry[1]
+                        entry = None
+                        _accumulate(leaf, grad, create_graph, tensor_cls)
+                        grad = None
+    finally:
+        _state.grad_enabled = before
 
     if inputs is not None:
         for key, (leaf, grad) in leaf_grads.items():

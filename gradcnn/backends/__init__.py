@@ -119,12 +119,20 @@ def get_array_module(x):
     return np
 
 
+_cpu = None  # gradcnn.backends.cpu, once imported: the answer of almost every call below
+
+
 def backend_of(x):
     """The kernel module for the device of ``x``. For float16 data it is that module seen through
     :class:`_Float16ViaFloat32`: the kernels exist for float32 and float64 only, so half precision
     computes in float32 (accumulating there, as PyTorch does on the CPU) and rounds the results."""
+    global _cpu
     data = _array(x)
+    if type(data) is np.ndarray and data.dtype != np.float16 and _cpu is not None:
+        return _cpu
     module = importlib.import_module(f"{__name__}.{'cuda' if is_cuda_array(data) else 'cpu'}")
+    if module.__name__ == f"{__name__}.cpu":
+        _cpu = module
     return _Float16ViaFloat32(module) if data.dtype == np.float16 else module
 
 

@@ -80,5 +80,8 @@ def jit_options(parallel=False):
         "nogil": True,
         "parallel": parallel and not checking,
         "fastmath": False,
+        # NumPy's semantics for x / 0 (inf or nan, as the array code the kernels replace), and no
+        # zero test in front of every division.
+        "error_model": "numpy",
         "boundscheck": None,
     }

@@ -43,7 +43,9 @@ def register_commands(cli):
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--data-dir", default=None, help="where IDX files are (mnist, fashion-mnist)")
     train.add_argument("--out", default="runs/latest", help="output directory (default runs/latest)")
-    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from OUT/checkpoint.safetensors (give the same --epochs: the cosine "
+                            "schedule spans the epochs first asked for)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--nproc", type=positive_int, default=None, metavar="N",
                        help="train data-parallel on N ranks started through MPI (global batch N x --batch-size)")

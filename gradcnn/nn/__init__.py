@@ -1,7 +1,7 @@
 """Modules and layers: ``gradcnn.nn.Module``, ``Parameter``, containers, the built-in layers and
 ``gradcnn.nn.init``. The layers are also registered as plugins (``gradcnn.list_layers()``)."""
 
-from . import functional, init, utils
+from . import functional, init, parameter, utils
 from .containers import DataParallel, ModuleDict, ModuleList, Sequential
 from .layers import (
     ELU, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
@@ -30,7 +30,7 @@ __all__ = [
     "ConvTranspose2d", "Dropout", "ELU", "Embedding", "Flatten", "Identity", "LeakyReLU", "Linear",
     "LocalResponseNorm", "LogSoftmax", "MaxPool1d", "MaxPool2d", "Maxout", "Module", "ModuleDict",
     "Buffer", "ModuleList", "PReLU", "Parameter", "RReLU", "ReLU", "Sequential", "Sigmoid", "Softmax",
-    "StateDictError", "Tanh", "init", "utils",
+    "StateDictError", "Tanh", "init", "parameter", "utils",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss",
     "MSELoss", "NLLLoss", "SmoothL1Loss",
 ]

@@ -157,7 +157,7 @@ class ZeroPad2d(ConstantPad2d):
         super().__init__(padding, 0.0)
 
     def extra_repr(self):
-        return f"padding={self.padding}"
+        return f"{self.padding}"
 
 
 class Flatten(Module):
@@ -281,8 +281,9 @@ class _ConvNd(Module):
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         ones_, zeros_ = (1,) * self.nd, (0,) * self.nd
-        rest = _settings(padding=(self.padding, zeros_), dilation=(self.dilation, ones_),
-                         output_padding=(self.output_padding, zeros_), groups=(self.groups, 1))
+        text += f", padding={self.padding}" if self.padding != zeros_ else ""  # 'same' without quotes
+        rest = _settings(dilation=(self.dilation, ones_), output_padding=(self.output_padding, zeros_),
+                         groups=(self.groups, 1))
         text += (", " + rest) if rest else ""
         return text + ("" if self.bias is not None else ", bias=False")
 
@@ -351,9 +352,8 @@ class _MaxPool(Module):
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def extra_repr(self):
-        text = f"kernel_size={self.kernel_size}, stride={self.stride}"
-        rest = _settings(padding=(self.padding, 0), dilation=(self.dilation, 1), ceil_mode=(self.ceil_mode, False))
-        return text + (", " + rest if rest else "")
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxPool1d(_MaxPool):
@@ -388,10 +388,9 @@ class _AvgPool(Module):
         self.divisor_override = divisor_override
 
     def extra_repr(self):
-        text = f"kernel_size={self.kernel_size}, stride={self.stride}"
-        rest = _settings(padding=(self.padding, 0), ceil_mode=(self.ceil_mode, False),
-                         count_include_pad=(self.count_include_pad, True))
-        return text + (", " + rest if rest else "")
+        # PyTorch shows neither ceil_mode nor count_include_pad, and AvgPool1d's sizes as 1-tuples.
+        one = (lambda v: (v,) if isinstance(v, numbers.Integral) else tuple(v)) if self.nd == 1 else (lambda v: v)
+        return f"kernel_size={one(self.kernel_size)}, stride={one(self.stride)}, padding={one(self.padding)}"
 
 
 class AvgPool1d(_AvgPool):
@@ -467,25 +466,29 @@ class AdaptiveMaxPool2d(_Adaptive):
 class ReLU(Module):
     """``max(x, 0)``. Shape: any. (``inplace`` is accepted and ignored.)"""
 
-    def __init__(self, inplace=False):  # noqa: ARG002 (PyTorch's signature)
+    def __init__(self, inplace=False):
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, input):
         return F.relu(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     """``x`` if positive else ``negative_slope * x``. Shape: any."""
 
-    def __init__(self, negative_slope=0.01, inplace=False):  # noqa: ARG002 (PyTorch's signature)
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class PReLU(Module):
@@ -513,29 +516,29 @@ class PReLU(Module):
 class RReLU(Module):
     """Randomized leaky ReLU: random slopes in ``[lower, upper]`` in training, their mean in eval."""
 
-    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):  # noqa: ARG002 (PyTorch's signature)
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
         super().__init__()
-        self.lower, self.upper = lower, upper
+        self.lower, self.upper, self.inplace = lower, upper, inplace
 
     def forward(self, input):
         return F.rrelu(input, self.lower, self.upper, self.training)
 
     def extra_repr(self):
-        return f"lower={self.lower}, upper={self.upper}"
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
     """``x`` if positive else ``alpha * (exp(x) - 1)``. Shape: any."""
 
-    def __init__(self, alpha=1.0, inplace=False):  # noqa: ARG002 (PyTorch's signature)
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
         return F.elu(input, self.alpha)
 
     def extra_repr(self):
-        return _settings(alpha=(self.alpha, 1.0))
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):
@@ -604,7 +607,7 @@ class Dropout(Module):
         return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout1d(Dropout):
@@ -706,11 +709,8 @@ class _BatchNorm(Module):
         )
 
     def extra_repr(self):
-        rest = _settings(eps=(self.eps, 1e-5), momentum=(self.momentum, 0.1), affine=(self.affine, True),
-                         track_running_stats=(self.track_running_stats, True))
-        if self.affine and self.bias is None:
-            rest += (", " if rest else "") + "bias=False"
-        return f"{self.num_features}" + (", " + rest if rest else "")
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -753,10 +753,8 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        rest = _settings(eps=(self.eps, 1e-5), elementwise_affine=(self.elementwise_affine, True))
-        if self.elementwise_affine and self.bias is None:
-            rest += (", " if rest else "") + "bias=False"
-        return f"{self.normalized_shape}" + (", " + rest if rest else "")
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -787,10 +785,7 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        rest = _settings(eps=(self.eps, 1e-5), affine=(self.affine, True))
-        if self.affine and self.bias is None:
-            rest += (", " if rest else "") + "bias=False"
-        return f"{self.num_groups}, {self.num_channels}" + (", " + rest if rest else "")
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
 
 
 class LocalResponseNorm(Module):

@@ -47,7 +47,17 @@ class StateDictError(GradcnnError, KeyError):
         return str(self.args[0])
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns; prints as PyTorch's does."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+    __str__ = __repr__
 
 
 class Parameter(Tensor):
@@ -684,6 +694,9 @@ class Module:
 
         A lazy module's placeholders take the shapes of the values loaded into them, as in
         PyTorch; a placeholder in ``state_dict`` loads nothing."""
+        if not hasattr(state_dict, "items") or not hasattr(state_dict, "__contains__"):
+            raise DTypeError(f"load_state_dict: state_dict must be a dict of names to tensors, got "
+                             f"{type(state_dict).__name__}")
         targets = OrderedDict()
         for mod_prefix, module in self.named_modules():
             lead = f"{mod_prefix}." if mod_prefix else ""
@@ -730,9 +743,10 @@ class Module:
                 target._version.value += 1
         return IncompatibleKeys(missing, unexpected)
 
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, memory_format=None):  # noqa: ARG002
         """Move and/or cast every parameter and buffer in place (floating ones only for dtypes);
-        parameters keep their identity, so optimizers built earlier still hold them."""
+        parameters keep their identity, so optimizers built earlier still hold them.
+        ``non_blocking`` and ``memory_format`` are accepted, as in PyTorch, and change nothing."""
         for a in args:
             if isinstance(a, str):
                 device = a

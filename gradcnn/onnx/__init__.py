@@ -21,6 +21,7 @@ Neg Exp Log Sqrt Abs      Neg Exp Log Sqrt Abs
 Log1p                     Log(Add(x, 1))
 Relu Sigmoid Tanh         Relu Sigmoid Tanh
 LeakyRelu                 LeakyRelu
+LogSoftmax                LogSoftmax
 Clamp                     Clip
 Where                     Where, its condition rebuilt (Greater, or Not(Or(IsInf, IsNaN)))
 Cast                      Cast
@@ -42,7 +43,7 @@ MaxPool                   MaxPool; windows no pool has: Slice + ReduceMax + Conc
 AvgPool                   AveragePool (+ Mul by the divisor's correction); else MatMul, MatMul, Div
 ========================  =========================================================================
 
-Composites (``softmax``, ``log_softmax``, ``batch_norm``, ``local_response_norm``, ``flatten``,
+Composites (``softmax``, ``batch_norm``, ``local_response_norm``, ``flatten``,
 ``conv1d``, ...) arrive as these primitives. A primitive outside the table (the backward-only ones,
 ``IndexPut`` from ``x[i] = v``) raises :class:`~gradcnn.errors.ExportError` naming it and the
 layer it ran in.

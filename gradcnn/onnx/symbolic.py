@@ -77,6 +77,10 @@ def _leaky_relu(g, call, ins, outs):
     return [g.node("LeakyRelu", [g.ref(ins[0], outs[0].dtype)], alpha=float(call.kwargs["slope"]))]
 
 
+def _log_softmax(g, call, ins, outs):
+    return [g.node("LogSoftmax", [g.ref(ins[0], outs[0].dtype)], axis=int(call.kwargs["dim"]))]
+
+
 def _cast(g, _call, ins, outs):
     return [g.node("Cast", [g.ref(ins[0])], to=g.dtype_code(outs[0].dtype))]
 
@@ -425,6 +429,7 @@ TABLE = {
     elementwise.Cast: _cast,
     elementwise.ToDevice: _identity,
     activation.LeakyRelu: _leaky_relu,
+    activation.LogSoftmax: _log_softmax,
     linalg.MatMul: _matmul,
     linalg.Linear: _linear,
     reduction.Sum: _reduce("ReduceSum"),

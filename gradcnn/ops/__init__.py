@@ -4,6 +4,8 @@ Importing this package attaches the operators and methods below to :class:`gradc
 table is the whole list, so a reader can see every method a tensor has in one place.
 """
 
+import functools
+
 from ..tensor import Tensor
 from .activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
 from .dropout import dropout, dropout1d, dropout2d
@@ -27,14 +29,21 @@ from .elementwise import (
     acos, asin, atan, ceil, cos, cosh, floor, isfinite, isinf, isnan, logical_not, masked_fill, reciprocal,
     round, rsqrt, sin, sinh, tan, trunc,
 )
+from .elementwise import (
+    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, floor_divide, logical_and, logical_or, logical_xor,
+    remainder,
+)
 from .linalg import bmm, dot, mm, outer
 from .methods import METHODS as _OTHER_METHODS
-from .reduction import cumsum, norm, sort, topk
+from .methods import allclose, equal, isclose, unique
+from .reduction import argsort, cumsum, norm, sort, topk
 from .shape import flip, gather, meshgrid, one_hot, repeat, scatter, scatter_add, t, unflatten
 from .upsample import interpolate
 
 __all__ = [
-    "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor", "gather",
+    "acos", "allclose", "argsort", "asin", "atan", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "bmm", "equal", "floor_divide", "isclose", "logical_and", "logical_or", "logical_xor", "remainder", "unique",
+    "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor", "gather",
     "isfinite", "isinf", "isnan", "logical_not", "masked_fill", "meshgrid", "mm", "norm", "one_hot", "outer",
     "reciprocal", "repeat", "round", "rsqrt", "scatter", "scatter_add", "sin", "sinh", "sort", "t", "tan",
     "topk", "trunc", "unflatten",
@@ -48,6 +57,29 @@ __all__ = [
     "sigmoid", "sign", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",
     "sum", "sum_to", "tanh", "to_device", "transpose", "unsqueeze", "var", "view", "where",
 ]
+
+
+def _numpy_names(fn):
+    """``fn`` also taking NumPy's names ``axis`` and ``keepdims`` for ``dim`` and ``keepdim``, as
+    PyTorch's functions and Tensor methods do (``x.sum(axis=1)``, ``torch.argmax(x, axis=1)``)."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if kwargs:
+            for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}(): got both {name!r} and its other name {alias!r}")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+(sum, mean, amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, sort, argsort, topk, softmax,
+ log_softmax, squeeze, unsqueeze, cat, stack) = map(_numpy_names, (
+    sum, mean, amax, amin, argmax, argmin, max, min, var, std, logsumexp, cumsum, sort, argsort, topk, softmax,
+    log_softmax, squeeze, unsqueeze, cat, stack))
 
 
 def _swap(fn):
@@ -74,6 +106,10 @@ _METHODS = {
     "__pow__": pow, "__rpow__": _swap(pow), "__neg__": neg, "__abs__": abs,
     "__matmul__": matmul, "__rmatmul__": _swap(matmul), "__getitem__": getitem, "__setitem__": setitem,
     "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge, "__eq__": eq, "__ne__": ne,
+    "__mod__": remainder, "__rmod__": _swap(remainder), "__floordiv__": floor_divide,
+    "__rfloordiv__": _swap(floor_divide), "__and__": bitwise_and, "__rand__": _swap(bitwise_and),
+    "__or__": bitwise_or, "__ror__": _swap(bitwise_or), "__xor__": bitwise_xor, "__rxor__": _swap(bitwise_xor),
+    "__invert__": bitwise_not, "__pos__": lambda self: self,
     # elementwise
     "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "abs": abs,
     "exp": exp, "log": log, "log1p": log1p, "sqrt": sqrt, "square": square, "clamp": clamp,
@@ -100,8 +136,11 @@ _METHODS.update({
     "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan, "sinh": sinh,
     "cosh": cosh, "reciprocal": reciprocal, "rsqrt": rsqrt, "floor": floor, "ceil": ceil, "round": round,
     "trunc": trunc, "masked_fill": masked_fill,
+    "remainder": remainder, "floor_divide": floor_divide, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
+    "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "logical_and": logical_and, "logical_or": logical_or,
+    "logical_xor": logical_xor,
     # linear algebra, reductions, shape
-    "dot": dot, "mm": mm, "bmm": bmm, "outer": outer, "norm": norm, "sort": sort, "topk": topk,
+    "dot": dot, "mm": mm, "bmm": bmm, "outer": outer, "norm": norm, "sort": sort, "argsort": argsort, "topk": topk,
     "cumsum": cumsum, "gather": gather, "scatter": scatter, "scatter_add": scatter_add,
     "unflatten": unflatten, "flip": flip, "repeat": repeat, "t": t,
     "view_as": lambda self, other: view(self, other.shape),
@@ -130,5 +169,6 @@ def _all(self, dim=None):
 
 
 Tensor.contiguous = _contiguous
+Tensor.is_contiguous = lambda self, memory_format=None: bool(self._data.flags.c_contiguous)  # noqa: ARG005
 Tensor.any = _any
 Tensor.all = _all

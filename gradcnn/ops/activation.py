@@ -1,6 +1,6 @@
 """Activations beyond the elementwise primitives (relu, sigmoid, tanh live in ``elementwise``).
 
-``leaky_relu`` is a primitive; ``prelu``, ``rrelu``, ``elu``, ``softmax``, ``log_softmax`` and
+``leaky_relu`` and ``log_softmax`` are primitives; ``prelu``, ``rrelu``, ``elu``, ``softmax`` and
 ``maxout`` are composites and own no derivative.
 """
 
@@ -9,11 +9,14 @@ import numbers
 import numpy as np
 
 from .. import random as _random
-from ..backends import get_array_module, to_device
+from ..autograd.function import Function
+from ..autograd.tape import is_grad_enabled
+from ..backends import get_array_module
 from ..errors import DTypeError, ShapeError
-from ..tensor import _dim
+from ..tensor import Tensor, _dim
+from .dropout import random_uniform
 from .elementwise import _Masked, exp, where
-from .reduction import amax, logsumexp, sum
+from .reduction import amax, sum
 from .shape import as_tensor_arg, reshape
 
 __all__ = ["leaky_relu", "prelu", "rrelu", "elu", "softmax", "log_softmax", "maxout"]
@@ -34,12 +37,14 @@ def _float_input(x, op):
     return x
 
 
-def leaky_relu(input, negative_slope=0.01):
-    """``input`` where positive, ``negative_slope * input`` elsewhere."""
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """``input`` where positive, ``negative_slope * input`` elsewhere; ``inplace=True`` writes the
+    result into ``input``."""
     _float_input(input, "leaky_relu")
     if not isinstance(negative_slope, numbers.Real):
         raise DTypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
-    return LeakyRelu.apply(input, slope=float(negative_slope))
+    out = LeakyRelu.apply(input, slope=float(negative_slope))
+    return input._assign(out, "leaky_relu_") if inplace else out
 
 
 def prelu(input, weight):
@@ -65,19 +70,22 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
         raise ShapeError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
-    # Drawn on the CPU from the seeded generator, so a seed gives the same slopes on every device.
-    slope = _random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
-    if type(input._data) is not np.ndarray:
-        slope = to_device(slope, input.device)
+    # From the seeded generator, on the input's device (a GPU draws its own: see gradcnn.random).
+    if type(input._data) is np.ndarray:
+        slope = _random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
+    else:
+        slope = (random_uniform(input, input.shape) * (upper - lower) + lower).astype(input.dtype, copy=False)
     return where(input._data >= 0, input, input * slope)
 
 
-def elu(input, alpha=1.0):
-    """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere."""
+def elu(input, alpha=1.0, inplace=False):
+    """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere; ``inplace=True`` writes
+    the result into ``input``."""
     _float_input(input, "elu")
     pos = input._data > 0
     negative = where(pos, 0.0, input)
-    return where(pos, input, (exp(negative) - 1.0) * alpha)
+    out = where(pos, input, (exp(negative) - 1.0) * alpha)
+    return input._assign(out, "elu_") if inplace else out
 
 
 def _softmax_dim(input, dim, op):
@@ -94,13 +102,38 @@ def softmax(input, dim=None):
     return e / sum(e, d, keepdim=True)
 
 
+class LogSoftmax(Function):
+    """``x - logsumexp(x, dim)`` as one primitive, as in PyTorch (the loss of every classifier goes
+    through it); its gradient ``g - exp(y) * sum(g, dim)`` reads the saved output."""
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        xp = get_array_module(x)
+        # Subtract the maximum before the log-sum-exp, not after: x - (m + log(s)) rounds to the
+        # precision of |m| (1e-3 for float32 logits of 1e4), (x - m) - log(s) keeps that of the
+        # result. A slice of all -inf (or +inf) gives nan, as in PyTorch.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shifted = x - x.max(axis=dim, keepdims=True)
+            m = shifted.max(axis=dim, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
+            y = shifted - (xp.log(xp.exp(shifted - m).sum(axis=dim, keepdims=True)) + m)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if not is_grad_enabled():
+            gd, yd = g._data, y._data
+            return Tensor._make(gd - get_array_module(yd).exp(yd) * gd.sum(axis=ctx.dim, keepdims=True))
+        return g - exp(y) * sum(g, ctx.dim, keepdim=True)
+
+
 def log_softmax(input, dim=None):
     """``x - logsumexp(x, dim)``: finite even for logits of +-1e4."""
     d = _softmax_dim(input, dim, "log_softmax")
-    # Subtract the maximum before logsumexp, not after: x - (m + log(s)) rounds to the precision of
-    # |m| (1e-3 for float32 logits of 1e4), (x - m) - log(s) keeps that of the result.
-    shifted = input - amax(input, d, keepdim=True).detach()
-    return shifted - logsumexp(shifted, d, keepdim=True)
+    return LogSoftmax.apply(input, dim=d)
 
 
 def maxout(input, pieces, dim=1):

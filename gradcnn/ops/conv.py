@@ -18,6 +18,8 @@ every check of these arguments live in :mod:`gradcnn.geometry`.
 
 from typing import NamedTuple
 
+import numpy as np
+
 from .. import geometry
 from ..autograd.function import Function
 from ..backends import backend_of
@@ -159,7 +161,60 @@ def _plan(nd, in_sizes, kernel, stride, pads, dilation, groups, out_sizes):
     return Geometry(in_sizes, kernel, stride, pads, dilation, groups, out_sizes)
 
 
+# Geometries of calls already validated: a network calls each layer with the same shapes and
+# arguments step after step, and validating them costs more than a small convolution. Keyed by
+# everything the checks read (shapes, dtypes, the arguments as given), CPU tensors only.
+_validated = {}
+_VALIDATED_MAX = 1024
+
+
+def _plain(v):
+    """``v`` if it is an int, a str or a tuple of ints (exact types: ``True`` is not ``1`` here),
+    else None: the arguments a cache key can hold without conflating different calls."""
+    t = type(v)
+    if t is int or t is str:
+        return v
+    if t is tuple and all(type(e) is int for e in v):
+        return v
+    return None
+
+
+def _cache_key(op, input, weight, bias, *args):
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor) and type(input._data) is np.ndarray
+            and type(weight._data) is np.ndarray):
+        return None
+    if bias is not None and not (isinstance(bias, Tensor) and type(bias._data) is np.ndarray):
+        return None
+    plain = tuple(_plain(a) for a in args)
+    if any(p is None for p in plain):
+        return None
+    b = None if bias is None else (bias._data.shape, bias._data.dtype)
+    return (op, input._data.shape, input._data.dtype, weight._data.shape, weight._data.dtype, b) + plain
+
+
+def _remember(key, geom):
+    if key is not None:
+        if len(_validated) >= _VALIDATED_MAX:
+            _validated.clear()
+        _validated[key] = geom
+
+
 def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    key = _cache_key(op, input, weight, bias, stride, padding, dilation, groups)
+    geom = _validated.get(key) if key is not None else None
+    if geom is None:
+        geom = _conv_geometry(op, nd, input, weight, bias, stride, padding, dilation, groups)
+        _remember(key, geom)
+    if nd == 1:
+        x = reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
+        w = reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
+        y = Conv.apply(x, w, bias, geom=geom)
+        return reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
+    return Conv.apply(input, weight, bias, geom=geom)
+
+
+def _conv_geometry(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    """Validate a convolution's arguments; its :class:`Geometry`."""
     layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
     _check_tensor(input, "input", op, nd + 2, layout)
     _check_tensor(weight, "weight", op, nd + 2, "(out_channels, in_channels / groups, *kernel)")
@@ -171,13 +226,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     pads = geometry.resolve_padding(padding, in_sizes, kernel, stride, dilation)
     out = geometry.conv_output_sizes(op, in_sizes, kernel, stride, pads, dilation)
     geometry.check_fits(op, "the output", (input.shape[0], out_channels) + tuple(out), input.dtype.itemsize)
-    geom = _plan(nd, in_sizes, kernel, stride, pads, dilation, groups, out)
-    if nd == 1:
-        x = reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
-        w = reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
-        y = Conv.apply(x, w, bias, geom=geom)
-        return reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
-    return Conv.apply(input, weight, bias, geom=geom)
+    return _plan(nd, in_sizes, kernel, stride, pads, dilation, groups, out)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -1,6 +1,9 @@
 """Dropout: zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``, so the
-expected value is unchanged; the identity in eval. The mask comes from the seeded generator, drawn on
-the CPU and moved to the input's device: one seed gives the same mask on every device.
+expected value is unchanged; the identity in eval. The mask comes from the seeded generator: on the
+CPU from gradcnn's generator, on a GPU from a generator on that device seeded from it
+(``gradcnn.random.device_generator``), so that a training step neither draws on the host nor
+copies masks to the device. One seed gives reproducible masks on each device, not the same masks
+on the CPU and on a GPU.
 
 ``dropout1d`` and ``dropout2d`` drop whole channels: one draw per (sample, channel), broadcast over
 the positions, with PyTorch's shape rules (``dropout1d``: ``(C, L)`` or ``(N, C, L)``;
@@ -15,11 +18,11 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from ..backends import to_device
+from ..backends import get_array_module
 from ..errors import ShapeError
 from .shape import as_tensor_arg
 
-__all__ = ["dropout", "dropout1d", "dropout2d"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "random_uniform"]
 
 
 def _check_p(op, p):
@@ -32,12 +35,22 @@ def _masked(input, p, mask_shape, inplace, op):
     if p == 1.0:
         out = input * 0.0
     else:
-        keep = _random.generator().random(mask_shape) >= p
+        keep = random_uniform(input, mask_shape) >= p
         mask = keep.astype(input.dtype) * (1.0 / (1.0 - p))  # a NumPy scalar, not an array, if 0-d
-        if type(input._data) is not np.ndarray:
-            mask = to_device(mask, input.device)
         out = input * mask
     return input._assign(out, f"{op}(inplace=True)") if inplace else out
+
+
+def random_uniform(like, shape):
+    """Uniform draws in [0, 1) of ``shape`` on the device of tensor ``like``: float64 from the seeded
+    generator on the CPU, in ``like``'s dtype from the device's own generator on a GPU."""
+    data = like._data
+    if type(data) is np.ndarray:
+        return _random.generator().random(shape)
+    xp = get_array_module(data)
+    with xp.cuda.Device(data.device.id):
+        dtype = data.dtype if data.dtype in (np.float32, np.float64) else np.float32
+        return _random.device_generator(xp).random(shape, dtype=dtype)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):

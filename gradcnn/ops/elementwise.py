@@ -12,11 +12,11 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function
-from ..backends import device_of, get_array_module, is_array, is_cuda_array, parse_device
+from ..backends import backend_of, device_of, get_array_module, is_array, is_cuda_array, parse_device
 from ..backends import to_device as _move  # arrays; ``to_device`` below is the differentiable op
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import DEFAULT_DTYPE, Tensor, check_devices, resolve_dtype
-from .shape import sum_to
+from .shape import clone, sum_to
 
 __all__ = [
     "add",
@@ -162,7 +162,7 @@ def _binary(cls, op, a, b, floating=False):
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a + b
 
     @staticmethod
@@ -325,11 +325,34 @@ class Clamp(_Masked):
         return xp.clip(x, lo, hi)
 
 
-class Relu(_Masked):
+class Relu(Function):
+    """``max(x, 0)``; NaN stays NaN, as in PyTorch. Like PyTorch it saves its output, not a mask:
+    the output usually lives on as the next layer's input, so backward costs no extra memory."""
+
     @staticmethod
     def forward(ctx, x):
-        ctx.slope = (x > 0).astype(x.dtype)
-        return get_array_module(x).maximum(x, x.dtype.type(0))  # NaN stays NaN, as in PyTorch
+        y = backend_of(x).relu_forward(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return ReluGrad.apply(g, y=y._data)
+
+
+class ReluGrad(Function):
+    """``g`` where ReLU's output ``y`` is positive, else 0 (PyTorch's ``threshold_backward``):
+    linear in ``g``, so it is its own derivative."""
+
+    @staticmethod
+    def forward(ctx, g, *, y):
+        ctx.y = y
+        return backend_of(y).relu_backward(g, y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ReluGrad.apply(gg, y=ctx.y)
 
 
 class _Select(Function):
@@ -556,11 +579,12 @@ def tanh(input):
     return _unary(Tanh, input, "tanh")
 
 
-def relu(input):
-    """``max(input, 0)``; its gradient at 0 is 0, and NaN stays NaN."""
+def relu(input, inplace=False):
+    """``max(input, 0)``; its gradient at 0 is 0, and NaN stays NaN. ``inplace=True`` writes the
+    result into ``input`` (refused, as in PyTorch, for a leaf that requires grad)."""
     if not isinstance(input, Tensor):
         raise DTypeError(f"relu: input must be a Tensor, got {type(input).__name__}")
-    return Relu.apply(input)
+    return input._assign(Relu.apply(input), "relu_") if inplace else Relu.apply(input)
 
 
 def clamp(input, min=None, max=None):
@@ -627,9 +651,11 @@ def to_device(input, device):
     return ToDevice.apply(input, device=device)
 
 
-def to(input, *args, dtype=None, device=None):
+def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):  # noqa: ARG001
     """``t.to(dtype)``, ``t.to(device)``, ``t.to(device, dtype)``, ``t.to(other)``: differentiable
-    moves and casts; ``input`` itself when nothing changes."""
+    moves and casts; ``input`` itself when nothing changes, unless ``copy=True``. ``non_blocking``
+    and ``memory_format`` are accepted, as in PyTorch, and change nothing: copies are synchronous
+    and tensors are always contiguous."""
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
@@ -642,7 +668,7 @@ def to(input, *args, dtype=None, device=None):
         out = to_device(out, parse_device(device))
     if dtype is not None:
         out = cast(out, resolve_dtype(dtype, "to"))
-    return out
+    return clone(out) if copy and out is input else out
 
 
 def _to_dtype(dtype):
@@ -656,8 +682,9 @@ def _to_dtype(dtype):
 
 CONVERSIONS = {
     "to": to,
-    "cpu": lambda self: to(self, "cpu"),
-    "cuda": lambda self, device=None: to(self, "cuda" if device is None else f"cuda:{device}"),
+    "cpu": lambda self, memory_format=None: to(self, "cpu"),  # noqa: ARG005 (PyTorch's signature)
+    "cuda": lambda self, device=None, non_blocking=False, memory_format=None: to(  # noqa: ARG005
+        self, "cuda" if device is None else device if isinstance(device, str) else f"cuda:{device}"),
     "float": _to_dtype(np.float32),
     "double": _to_dtype(np.float64),
     "half": _to_dtype(np.float16),
@@ -773,6 +800,74 @@ isnan = _constant("isnan", "Where ``input`` is NaN, as a bool tensor.")
 isinf = _constant("isinf", "Where ``input`` is infinite, as a bool tensor.")
 isfinite = _constant("isfinite", "Where ``input`` is finite, as a bool tensor.")
 logical_not = _constant("logical_not", "Elementwise NOT of the truth values, as a bool tensor.")
+
+
+def _promoted_ufunc(ufunc_name, doc, integral=False):
+    """A non-differentiable elementwise op that NumPy computes in PyTorch's result dtype;
+    ``integral`` ones take bool and integer tensors only."""
+
+    def fn(input, other):
+        _check_operand(ufunc_name, input)
+        _check_operand(ufunc_name, other)
+        check_devices(ufunc_name, ("input", input), ("other", other))
+        dt = result_type(input, other)
+        if integral and dt.kind not in "biu":
+            raise DTypeError(f"{fn.__name__}: needs bool or integer tensors, got {dt.name}")
+        a, b = (x._data if isinstance(x, Tensor) else x for x in _promoted(input, other, False))
+        try:
+            return Tensor._make(getattr(get_array_module(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
+        except ValueError:
+            _check_broadcast(fn.__name__, _shape(a), _shape(b))
+            raise
+
+    fn.__name__ = ufunc_name
+    fn.__doc__ = doc
+    return fn
+
+
+floor_divide = _promoted_ufunc(
+    "floor_divide", "``input // other``: the quotient rounded toward minus infinity, as in PyTorch "
+    "(not differentiable).")
+bitwise_and = _promoted_ufunc("bitwise_and", "``&``: AND of bool tensors, bitwise AND of integer ones.", True)
+bitwise_or = _promoted_ufunc("bitwise_or", "``|``: OR of bool tensors, bitwise OR of integer ones.", True)
+bitwise_xor = _promoted_ufunc("bitwise_xor", "``^``: XOR of bool tensors, bitwise XOR of integer ones.", True)
+logical_and = _promoted_ufunc("logical_and", "Elementwise AND of the truth values, as a bool tensor.")
+logical_or = _promoted_ufunc("logical_or", "Elementwise OR of the truth values, as a bool tensor.")
+logical_xor = _promoted_ufunc("logical_xor", "Elementwise XOR of the truth values, as a bool tensor.")
+
+
+def bitwise_not(input):
+    """``~``: NOT of a bool tensor, bitwise NOT of an integer one."""
+    if not isinstance(input, Tensor):
+        raise DTypeError(f"bitwise_not: expected a Tensor, got {type(input).__name__}")
+    if input.dtype.kind not in "biu":
+        raise DTypeError(f"bitwise_not: needs a bool or integer tensor, got {input.dtype.name}")
+    return Tensor._make(get_array_module(input._data).invert(input._data))
+
+
+class Remainder(Function):
+    """Python's modulus, whose sign is the divisor's (PyTorch's ``remainder``, ``%``)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
+        return get_array_module(a if hasattr(a, "shape") else b).remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (
+            sum_to(g, ctx.shapes[0]) if na else None,
+            sum_to(-(g * floor_divide(a, b)), ctx.shapes[1]) if nb else None,
+        )
+
+
+def remainder(input, other):
+    """``input % other`` with the sign of ``other``; its gradient is 1 for ``input`` and
+    ``-(input // other)`` for ``other``."""
+    return _binary(Remainder, "remainder", input, other)
 
 
 def round(input, *, decimals=0):

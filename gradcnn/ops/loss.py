@@ -29,7 +29,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backends import get_array_module
 from ..errors import DTypeError, IndexOutOfRangeError, LossDTypeError, LossValueError, ShapeError
-from ..tensor import check_devices
+from ..tensor import Tensor, check_devices
 from .activation import log_softmax
 from .elementwise import abs, clamp, exp, log, log1p, where
 from .reduction import sum
@@ -160,7 +160,10 @@ def _class_weight(op, weight, input, classes):
 
 def _divide(total, denom):
     """``total / denom`` for a Python ``denom``; 0 / 0 is nan (a mean over nothing) without NumPy's
-    warning, and x / 0 is +-inf, as in PyTorch."""
+    warning, and x / 0 is +-inf, as in PyTorch. A 0-d device array ``denom`` divides on the device
+    (the same results, without reading it back)."""
+    if not isinstance(denom, numbers.Number):
+        return total / Tensor._make(denom.astype(total.dtype))
     if denom != 0:
         return total / float(denom)
     value = float(total._data)
@@ -216,13 +219,17 @@ def _class_target(op, input, target, ignore_index):
     t = target._data.reshape(-1)
     bad = (t != ignore_index) & ((t < 0) | (t >= classes)) if t.dtype.kind == "i" else (
         (t != ignore_index) & (t >= classes))
+    if type(bad) is not np.ndarray:
+        # On a GPU, asking whether any target is bad would wait for the device: the loss is made
+        # nan instead (:func:`_nll`), as a device-side check would, and the step runs on.
+        return classes, t, bad
     if bad.any():
-        i = int(get_array_module(bad).flatnonzero(bad)[0])
+        i = int(np.flatnonzero(bad)[0])
         raise IndexOutOfRangeError(
             f"{op}: target value {int(t[i])} at flat position {i} is outside [0, {classes}) for an "
             f"input with {classes} classes (shape {input.shape})"
         )
-    return classes, t
+    return classes, t, None
 
 
 def _ignore_index(op, ignore_index):
@@ -232,18 +239,22 @@ def _ignore_index(op, ignore_index):
     return int(ignore_index)
 
 
-def _nll(logp, t, target_shape, weight, ignore_index, reduction):
-    """``-weight[t] * logp[t]`` per sample and its reduction; ``t`` is the flat target array.
-    Returns the loss and the total weight of the targets that count."""
+def _nll(logp, t, target_shape, weight, ignore_index, reduction, bad=None):
+    """``-weight[t] * logp[t]`` per sample and its reduction; ``t`` is the flat target array and
+    ``bad`` (on a GPU) marks targets out of range, which make the loss nan. Returns the loss and
+    the total weight of the targets that count: a number on the CPU, a 0-d array on a GPU, where
+    reading it would wait for the device."""
     xp = get_array_module(t)
     valid = t != ignore_index
-    idx = xp.where(valid, t, 0).astype(np.int64, copy=False)
+    idx = xp.where(valid if bad is None else valid & ~bad, t, 0).astype(np.int64, copy=False)
     picked = getitem(_classes_last(logp), (xp.arange(t.shape[0]), idx))
     w = valid.astype(logp.dtype)
     if weight is not None:
         w = w * weight._data[idx]
     losses = -picked * w
-    total_weight = float(w.sum())
+    if bad is not None:
+        losses = losses + Tensor._make(xp.where(bad.any(), np.nan, 0.0).astype(logp.dtype))
+    total_weight = float(w.sum()) if type(w) is np.ndarray else w.sum()
     if reduction == "none":
         return reshape(losses, () if logp.ndim == 1 else target_shape), total_weight
     if reduction == "sum":
@@ -263,10 +274,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _float_tensor(op, input)
     as_tensor_arg(target, op, "target")
     ignore_index = _ignore_index(op, ignore_index)
-    classes, t = _class_target(op, input, target, ignore_index)
+    classes, t, bad = _class_target(op, input, target, ignore_index)
     weight = _class_weight(op, weight, input, classes)
     check_devices(op, ("input", input), ("target", target), ("weight", weight))
-    return _nll(input, t, target.shape, weight, ignore_index, reduction)[0]
+    return _nll(input, t, target.shape, weight, ignore_index, reduction, bad)[0]
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -311,11 +322,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             terms = terms * reshape(weight, (classes,) + (1,) * (input.ndim - class_dim - 1))
         return _reduce(-sum(terms, class_dim), reduction)
 
-    classes, t = _class_target(op, input, target, ignore_index)
+    classes, t, bad = _class_target(op, input, target, ignore_index)
     weight = _class_weight(op, weight, input, classes)
     check_devices(op, ("input", input), ("target", target), ("weight", weight))
     logp = log_softmax(input, class_dim)
-    nll, total_weight = _nll(logp, t, target.shape, weight, ignore_index, reduction)
+    nll, total_weight = _nll(logp, t, target.shape, weight, ignore_index, reduction, bad)
     if eps == 0.0:
         return nll
     valid = (t != ignore_index).astype(input.dtype)[:, None]

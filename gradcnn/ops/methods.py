@@ -1,5 +1,6 @@
 """Tensor methods that are not differentiable ops: in-place random fills (``normal_``,
-``uniform_``), ``new_*`` constructors on the tensor's device, ``type()``.
+``uniform_``), ``new_*`` constructors on the tensor's device, ``type()``, and the comparisons
+that answer with a bool (``equal``, ``allclose``) or a bool tensor (``isclose``); ``unique``.
 
 The in-place fills change values the graph cannot follow, so like PyTorch they refuse a leaf that
 requires grad outside ``no_grad`` (``nn.init`` wraps them in ``no_grad``).
@@ -12,9 +13,9 @@ import numpy as np
 from .. import random as _random
 from ..backends import get_array_module, to_device
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor, resolve_dtype
+from ..tensor import Tensor, _dim, check_devices, resolve_dtype
 
-__all__ = ["METHODS"]
+__all__ = ["METHODS", "allclose", "equal", "isclose", "unique"]
 
 # PyTorch's legacy type names, for ``t.type()``.
 _TYPE_NAMES = {
@@ -98,7 +99,64 @@ def type_(self, dtype=None):
     return self.to(resolve_dtype(dtype, "type"))
 
 
+def equal(input, other):
+    """Whether both have the same shape and the same values (NaN equals nothing); the dtypes may
+    differ, as in PyTorch."""
+    check_devices("equal", ("input", input), ("other", other))
+    if input.shape != other.shape:
+        return False
+    return bool(get_array_module(input._data).array_equal(input._data, other._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (broadcast), infinities of one sign
+    equal; both must have one dtype, as in PyTorch."""
+    if not isinstance(other, Tensor):
+        raise DTypeError(f"isclose: other must be a Tensor, not {type(other).__name__}")
+    if input.dtype != other.dtype:
+        raise DTypeError(f"isclose: input is {input.dtype.name} but other is {other.dtype.name}; "
+                         "convert one of them with .to(dtype)")
+    check_devices("isclose", ("input", input), ("other", other))
+    try:
+        shape = np.broadcast_shapes(input.shape, other.shape)
+    except ValueError:
+        raise ShapeError(f"isclose: shapes {input.shape} and {other.shape} do not broadcast") from None
+    xp = get_array_module(input._data)
+    close = xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return Tensor._make(xp.broadcast_to(close, shape).copy())
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether :func:`isclose` holds everywhere."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: ARG001
+    """The distinct values (or, with ``dim``, the distinct slices along it) in ascending order,
+    which ``sorted=False`` also gives, as PyTorch may; with ``return_inverse`` the index of each
+    element's value among them, with ``return_counts`` how often each occurs. Each NaN counts as
+    a value of its own, as in PyTorch."""
+    xp = get_array_module(input._data)
+    data, axis = input._data, None
+    if dim is None:
+        data = data.reshape(-1)
+    else:
+        axis = _dim(dim, input.ndim, "unique")
+    nan_apart = {"equal_nan": False} if xp is np else {}
+    values, inverse, counts = xp.unique(data, return_inverse=True, return_counts=True, axis=axis, **nan_apart)
+    out = [Tensor._make(values)]
+    if return_inverse:
+        out.append(Tensor._make(inverse.reshape(input.shape if dim is None else (-1,)).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 METHODS = {
+    "unique": unique,
+    "equal": equal,
+    "isclose": isclose,
+    "allclose": allclose,
     "normal_": normal_,
     "uniform_": uniform_,
     "new_zeros": _new(lambda xp, s, dt: xp.zeros(s, dt)),

@@ -12,18 +12,27 @@ Edge cases follow PyTorch: an empty input gives an empty output (batch norm then
 statistics alone); NaN spreads to every value normalized with it; batch norm in training refuses
 exactly one value per channel, group norm exactly one value in all (a batch of one sample with one
 value per group).
+
+Batch norm in training is one primitive, :class:`BatchNorm`, as in PyTorch: a backend kernel
+computes the statistics (in float64) and the output in two passes, and its backward is one kernel
+for the sums and one for the input gradient. With ``create_graph=True`` its backward is written
+with differentiable ops instead (the same formula, the statistics recomputed from the input), so
+higher derivatives exist as for the composites.
 """
 
 import math
 import numbers
 
 from .. import geometry
-from ..autograd.tape import no_grad
+from ..autograd.function import Function
+from ..autograd.tape import is_grad_enabled
+from ..backends import backend_of
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, check_devices
 from .elementwise import sqrt
 from .pool import avg_pool2d
 from .reduction import mean
+from .reduction import sum as _sum
 from .shape import as_tensor_arg, pad, reshape
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm", "normalized_shape_arg"]
@@ -53,6 +62,52 @@ def _normalize(input, axes, eps):
     return centered / sqrt(var + eps), mu, var
 
 
+class BatchNorm(Function):
+    """Training-mode batch norm of ``(N, C, *)`` input: outputs the normalized input and, not
+    differentiable, the batch's mean and biased variance per channel (float64, for the running
+    statistics)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, eps):
+        y, mu, invstd, var = backend_of(x).batch_norm_forward(x, weight, bias, eps)
+        ctx.eps, ctx.mean, ctx.invstd = eps, mu, invstd
+        nx, nw, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if nx or nw else None, weight if nx else None)
+        ctx.mark_non_differentiable(mu, var)
+        return y, mu, var
+
+    @staticmethod
+    def backward(ctx, g, _g_mean=None, _g_var=None):
+        x, weight = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        if is_grad_enabled():
+            return _batch_norm_grads(g, x, weight, ctx.eps, nx, nw, nb)
+        gx, gw, gb = backend_of(x._data).batch_norm_backward(
+            g._data, x._data, None if weight is None else weight._data, ctx.mean, ctx.invstd, nx, nw, nb)
+        return tuple(None if a is None else Tensor._make(a) for a in (gx, gw, gb))
+
+
+def _batch_norm_grads(g, x, weight, eps, nx, nw, nb):
+    """:class:`BatchNorm`'s gradients as differentiable ops of ``g``, ``x`` and ``weight``."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    channels = x.shape[1]
+    count = x._data.size // channels
+    centered = x - mean(x, axes, keepdim=True)
+    invstd = 1.0 / sqrt(mean(centered * centered, axes, keepdim=True) + eps)
+    xhat = centered * invstd
+    sum_g = _sum(g, axes, keepdim=True)
+    sum_gxhat = _sum(g * xhat, axes, keepdim=True)
+    gx = gw = gb = None
+    if nx:
+        scale = invstd if weight is None else invstd * reshape(weight, sum_g.shape)
+        gx = (g - sum_g / float(count) - xhat * (sum_gxhat / float(count))) * scale
+    if nw:
+        gw = reshape(sum_gxhat, (channels,))
+    if nb:
+        gb = reshape(sum_g, (channels,))
+    return gx, gw, gb
+
+
 def _check_stat(t, name, channels, input, op="batch_norm"):
     if t is None:
         return
@@ -76,7 +131,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _check_stat(t, name, channels, input)
     check_devices("batch_norm", ("input", input), *stats)
     _check_eps("batch_norm", eps)
-    axes = (0,) + tuple(range(2, input.ndim))
     bshape = (1, channels) + (1,) * (input.ndim - 2)
     count = input._data.size // max(channels, 1)
 
@@ -88,18 +142,33 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 f"batch_norm: training needs more than one value per channel, got input of shape "
                 f"{input.shape} ({count} per channel)"
             )
-        out, mu, var = _normalize(input, axes, eps)
-        if mu is not None and (running_mean is not None or running_var is not None):
-            with no_grad():
-                if running_mean is not None:
-                    running_mean.mul_(1.0 - momentum).add_(reshape(mu.detach(), (channels,)) * momentum)
-                if running_var is not None:
-                    unbiased = reshape(var.detach(), (channels,)) * (count / (count - 1))
-                    running_var.mul_(1.0 - momentum).add_(unbiased * momentum)
+        if input._data.size == 0:
+            return _affine(input, weight, bias, bshape)
+        out, mu, var = BatchNorm.apply(input, weight, bias, eps=eps)
+        # The running statistics change in place, on the arrays (the same operations as
+        # ``running_mean.mul_(1 - momentum).add_(mean * momentum)``, without the ops' dispatch).
+        if running_mean is not None:
+            _update_running(running_mean, mu._data.astype(input.dtype) * momentum, momentum)
+        if running_var is not None:
+            unbiased = var._data.astype(input.dtype) * (count / (count - 1))
+            _update_running(running_var, unbiased * momentum, momentum)
+        return out
     else:
         if running_mean is None or running_var is None:
             raise ShapeError("batch_norm: eval mode (training=False) needs running_mean and running_var")
         out = (input - reshape(running_mean, bshape)) / sqrt(reshape(running_var, bshape) + eps)
+    return _affine(out, weight, bias, bshape)
+
+
+def _update_running(stat, new, momentum):
+    """``stat = stat * (1 - momentum) + new`` in place (``new`` already scaled by momentum)."""
+    data = stat._data
+    data *= 1.0 - momentum
+    data += new
+    stat._version.value += 1
+
+
+def _affine(out, weight, bias, bshape):
     if weight is not None:
         out = out * reshape(weight, bshape)
     if bias is not None:

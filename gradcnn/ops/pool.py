@@ -180,7 +180,49 @@ def _run_avg(input, nd, win):
     return y
 
 
+# Windows of calls already validated, keyed by everything the checks and the windows depend on
+# (the input's shape and dtype, the arguments as given): a network pools the same shapes step
+# after step. CPU inputs and plain int arguments only (``True`` is not ``1`` here).
+_validated = {}
+_VALIDATED_MAX = 1024
+
+
+def _plain(v):
+    t = type(v)
+    if t is int or t is bool or v is None:
+        return (t, v)
+    if t is tuple and all(type(e) is int for e in v):
+        return v
+    return None
+
+
+def _window_key(op, input, *args):
+    if not isinstance(input, Tensor) or type(input._data) is not np.ndarray:
+        return None
+    plain = tuple(_plain(a) for a in args)
+    if any(p is None for p in plain):
+        return None
+    return (op, input._data.shape, input._data.dtype) + plain
+
+
+def _cached_windows(key, make):
+    win = _validated.get(key) if key is not None else None
+    if win is None:
+        win = make()
+        if key is not None:
+            if len(_validated) >= _VALIDATED_MAX:
+                _validated.clear()
+            _validated[key] = win
+    return win
+
+
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    key = _window_key(op, input, kernel_size, stride, padding, dilation, ceil_mode)
+    win = _cached_windows(key, lambda: _max_windows(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode))
+    return _run_max(input, nd, win, return_indices)
+
+
+def _max_windows(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
     k, s, p, d, out = _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
     sizes = input.shape[2:]
     dims = [_max_dim(o, n, ki, si, pi, di) for o, n, ki, si, pi, di in zip(out, sizes, k, s, p, d)]
@@ -188,8 +230,7 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
         zero, one, _ = _unit_dim()
         dims = [(zero, one, 1)] + dims
         out = (1,) + out
-    win = _Windows(out, max_windows=(*dims[0], *dims[1]))
-    return _run_max(input, nd, win, return_indices)
+    return _Windows(out, max_windows=(*dims[0], *dims[1]))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -204,6 +245,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    key = _window_key(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    win = _cached_windows(key, lambda: _avg_windows(op, nd, input, kernel_size, stride, padding, ceil_mode,
+                                                    count_include_pad, divisor_override))
+    return _run_avg(input, nd, win)
+
+
+def _avg_windows(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     k, s, p, d, out = _fixed(op, nd, input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and (not isinstance(divisor_override, numbers.Real) or divisor_override <= 0):
         raise ShapeError(f"{op}: divisor_override must be a positive number, got {divisor_override!r}")
@@ -214,8 +262,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         dims = [(zero, one, ones)] + dims
     (hs, he, dh), (ws, we, dw) = dims
     div = np.outer(dh, dw) if divisor_override is None else np.full((len(hs), len(ws)), float(divisor_override))
-    win = _Windows(div.shape, avg_windows=(hs, he, ws, we, div))
-    return _run_avg(input, nd, win)
+    return _Windows(div.shape, avg_windows=(hs, he, ws, we, div))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

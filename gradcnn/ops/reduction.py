@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.tape import is_grad_enabled
 from ..backends import get_array_module
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _dim
@@ -31,6 +32,7 @@ __all__ = [
     "logsumexp",
     "normalize_dims",
     "sort",
+    "argsort",
     "topk",
     "cumsum",
     "norm",
@@ -40,8 +42,9 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
 def normalize_dims(dim, ndim, op):
-    """``dim`` as a sorted tuple of non-negative axes (``None`` means all of them)."""
-    if dim is None:
+    """``dim`` as a sorted tuple of non-negative axes (``None`` means all of them, and so does an
+    empty tuple or list: PyTorch reduces every dim for ``dim=()``)."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     axes = tuple(sorted({_dim(d, ndim, op) for d in dims}))
@@ -70,6 +73,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not is_grad_enabled():  # not recorded: the same broadcast view, without the ops' dispatch
+            gd = g._data if ctx.keepdim else g._data.reshape(_kept_shape(ctx.in_shape, ctx.axes))
+            return Tensor._make(get_array_module(gd).broadcast_to(gd, ctx.in_shape))
         return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim)
 
 
@@ -260,6 +266,14 @@ def sort(input, dim=-1, descending=False, stable=False):  # noqa: ARG001 (always
         return SortResult(input, Tensor._make(np.zeros((), np.int64)))
     idx = Tensor._make(_sort_indices(input._data, d, descending))
     return SortResult(gather(input, d, idx), idx)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):  # noqa: ARG001 (always stable)
+    """The indices that sort ``input`` along ``dim``: ``sort(...).indices``, without the values."""
+    d = _dim(dim, input.ndim, "argsort")
+    if input.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64))
+    return Tensor._make(_sort_indices(input._data, d, descending))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: ARG001 (always sorted)

@@ -1,7 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with optional AMSGrad."""
 
-from ..backends import get_array_module
-from .optimizer import Optimizer, implementation_flags
+from ..backends import backend_of, get_array_module
+from .optimizer import Optimizer, fused_update_applies, implementation_flags
 
 __all__ = ["Adam", "AdamW"]
 
@@ -42,6 +42,13 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(p._data)
         beta1, beta2 = group["betas"]
         lr, weight_decay = group["lr"], group["weight_decay"]
+        vmax = state.get("max_exp_avg_sq") if group["amsgrad"] else None
+        if fused_update_applies(p, grad, state["exp_avg"], state["exp_avg_sq"], vmax):
+            state["step"] += 1
+            backend_of(p._data).adam_step(p._data, grad, state["exp_avg"], state["exp_avg_sq"], vmax, lr, beta1,
+                                          beta2, group["eps"], weight_decay, group["decoupled_weight_decay"],
+                                          state["step"], group["maximize"])
+            return
         if group["maximize"]:
             grad = -grad
         state["step"] += 1

@@ -591,3 +591,12 @@ class OneCycleLR(LRScheduler):
                     break
                 start_step = end_step
         return lrs
+
+
+_LRScheduler = LRScheduler  # PyTorch's older name, which programs still subclass
+
+
+def __getattr__(name):
+    from ..absent import missing  # a leaf module; imported here so the table loads only on a miss
+
+    raise missing("gradcnn.optim.lr_scheduler", name)

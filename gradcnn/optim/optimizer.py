@@ -8,8 +8,11 @@ and dtype: ``step()`` refuses one that would broadcast.
 Hyperparameters are checked when a group is added: numbers (NumPy scalars too, stored as Python
 numbers), finite, in PyTorch's ranges; flags are bools. PyTorch's implementation switches
 (``foreach``, ``fused``, ``capturable``) are accepted and change nothing here: every optimizer
-runs one loop over the parameters, PyTorch's single-tensor algorithm. ``differentiable=True``
-is refused: ``step()`` is not recorded on the tape.
+runs one loop over the parameters, PyTorch's single-tensor algorithm. SGD and Adam/AdamW update
+each float32 or float64 parameter with one backend kernel (one pass over the parameter, its
+gradient and its buffers, no temporary arrays; :func:`fused_update_applies`) that computes exactly
+what their array code computes. ``differentiable=True`` is refused: ``step()`` is not recorded on
+the tape.
 """
 
 import math
@@ -75,6 +78,23 @@ def check_betas(op, betas):
             raise ShapeError(f"{op}: betas[{i}] must be in [0, 1), got betas={tuple(betas)}")
         checked.append(float(beta))
     return tuple(checked)
+
+
+def fused_update_applies(p, grad, *buffers):
+    """Whether the backend's one-pass update kernel can update ``p`` (a Tensor) from ``grad`` and
+    ``buffers`` (arrays, or None for one not made yet): float32 or float64, one dtype, one array
+    type, C-contiguous. Other cases (float16, a strided gradient) take the plain array code, whose
+    results the kernels reproduce."""
+    data = p._data
+    if data.dtype not in _FUSED_DTYPES or not data.flags.c_contiguous:
+        return False
+    for a in (grad, *buffers):
+        if a is not None and (type(a) is not type(data) or a.dtype != data.dtype or not a.flags.c_contiguous):
+            return False
+    return True
+
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def implementation_flags(foreach=None, fused=None, capturable=False, differentiable=False):
@@ -179,8 +199,11 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                else:
-                    p.grad = Tensor._make(get_array_module(p.grad).zeros_like(p.grad._data))
+                else:  # in place, as PyTorch: the buffer is reused by the next backward
+                    try:
+                        p.grad._data[...] = 0
+                    except ValueError:  # a read-only array (a broadcast one someone assigned)
+                        p.grad = Tensor._make(get_array_module(p.grad).zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""

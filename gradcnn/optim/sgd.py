@@ -1,8 +1,8 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 
-from ..backends import get_array_module
+from ..backends import backend_of, get_array_module
 from ..errors import ShapeError
-from .optimizer import Optimizer, implementation_flags
+from .optimizer import Optimizer, fused_update_applies, implementation_flags
 
 __all__ = ["SGD"]
 
@@ -34,6 +34,16 @@ class SGD(Optimizer):
             )
 
     def _update(self, p, grad, state, group):
+        momentum = group["momentum"]
+        buf = state.get("momentum_buffer")
+        if fused_update_applies(p, grad, buf):
+            first = momentum != 0 and buf is None
+            if first:
+                buf = state["momentum_buffer"] = get_array_module(p).empty_like(p._data)
+            backend_of(p._data).sgd_step(p._data, grad, buf if momentum != 0 else None, group["lr"],
+                                         group["weight_decay"], momentum, group["dampening"], group["nesterov"],
+                                         group["maximize"], first)
+            return
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:

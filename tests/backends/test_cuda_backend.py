@@ -15,6 +15,8 @@ import ctypes
 import functools
 import os
 import re
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -372,7 +374,9 @@ def test_launch_grid_and_argument_types(monkeypatch):
             return Fn()
 
     monkeypatch.setattr(cuda_launch, "_module", lambda cupy, name: Module())
-    monkeypatch.setitem(__import__("sys").modules, "cupy", object())
+    monkeypatch.setattr(cuda_launch, "_functions", {})
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
     cuda_launch._launch("im2col", np.float64, 1000, 7, np.int32(3))
     cuda_launch._launch("max_pool_fwd", np.float32, 10**12)
     cuda_launch._launch("col2im", np.float32, 0)
@@ -382,6 +386,38 @@ def test_launch_grid_and_argument_types(monkeypatch):
     assert [type(a) for a in args] == [np.int64, np.int64]
     assert calls[2] == "max_pool_fwd_f32" and calls[3][0] == (cuda_launch.MAX_BLOCKS,)
     assert len(calls) == 4  # an empty launch launches nothing
+    cuda_launch._launch("im2col", np.float64, 1000)
+    assert calls[4:] == [calls[1][:2] + ((),)]  # the handle is cached: no second get_function
+
+
+def test_backend_functions_run_on_the_device_of_their_arrays(monkeypatch):
+    """CuPy allocates and launches on the *current* device: each function makes its arrays' device
+    current first (a model on cuda:1 must not run on device 0)."""
+    current = [0]
+    seen = []
+
+    class Device:
+        def __init__(self, index):
+            self.index = index
+
+        def __enter__(self):
+            self.before, current[0] = current[0], self.index
+
+        def __exit__(self, *exc):
+            current[0] = self.before
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(Device=Device)
+    array_type = type("ndarray", (), {"__module__": "cupy", "device": types.SimpleNamespace(id=1)})
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+
+    @cuda_launch.on_device
+    def kernel(*args):
+        seen.append(current[0])
+
+    kernel(array_type(), np.zeros(1))
+    kernel(np.zeros(1), 3)
+    assert seen == [1, 0] and current[0] == 0
 
 
 @pytest.mark.parametrize("algorithm", ["im2col", "direct"])

@@ -21,6 +21,12 @@ OPS_API = (
     "max_pool2d_gather",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
+    "relu_forward",
+    "relu_backward",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "sgd_step",
+    "adam_step",
     "warmup",
 )
 

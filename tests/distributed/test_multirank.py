@@ -96,7 +96,7 @@ def test_fit_checkpoints_from_rank_0_only_and_reports_every_ranks_samples(ranks,
 
 def test_gradcnn_train_nproc_then_resume_with_another_count(ranks, tmp_path):
     train = [sys.executable, "-m", "gradcnn", "train", "lenet5", "--dataset", "synthetic", "--no-progress",
-             "--out", str(tmp_path / "run")]
+             "--batch-size", "64", "--out", str(tmp_path / "run")]
     first = ranks(2, "--epochs", "1", "--nproc", "2", launcher=train)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count('{"epoch": 1') == 1 and "on 2 ranks" in first.stdout  # rank 0 speaks alone

@@ -585,15 +585,41 @@ def test_new_layers_agree_with_torch():
 
 
 def test_reprs_follow_the_conventions():
-    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,))"
-    assert repr(nn.LayerNorm((2, 3), eps=1e-3, bias=False)) == "LayerNorm((2, 3), eps=0.001, bias=False)"
-    assert repr(nn.GroupNorm(2, 4, affine=False)) == "GroupNorm(2, 4, affine=False)"
-    assert repr(nn.BatchNorm2d(3, bias=False)) == "BatchNorm2d(3, bias=False)"
+    # PyTorch's: conv and linear show what differs from the defaults, norms, dropout and pools show all.
+    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)"
+    assert repr(nn.LayerNorm((2, 3), eps=1e-3, bias=False)) == (
+        "LayerNorm((2, 3), eps=0.001, elementwise_affine=True, bias=False)")
+    assert repr(nn.GroupNorm(2, 4, affine=False)) == "GroupNorm(2, 4, eps=1e-05, affine=False, bias=False)"
+    assert repr(nn.BatchNorm2d(3, bias=False)) == (
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=False, track_running_stats=True)")
     assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
     assert repr(nn.Upsample(size=(3, 4), mode="bilinear")) == "Upsample(size=(3, 4), mode='bilinear')"
-    assert repr(nn.Dropout2d(0.2)) == "Dropout2d(p=0.2)"
+    assert repr(nn.Dropout2d(0.2)) == "Dropout2d(p=0.2, inplace=False)"
     assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
     assert repr(nn.LazyConv2d(8, 3)) == "LazyConv2d(0, 8, kernel_size=(3, 3), stride=(1, 1))"
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+    assert repr(nn.AvgPool1d(3)) == "AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))"
+    assert repr(nn.ReLU(inplace=True)) == "ReLU(inplace=True)" and repr(nn.ReLU()) == "ReLU()"
+    assert repr(nn.Conv2d(1, 2, 3, padding="same")) == "Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=same)"
+    assert repr(nn.ZeroPad2d(1)) == "ZeroPad2d((1, 1, 1, 1))"
+
+
+def test_reprs_are_pytorchs():
+    torch = pytest.importorskip("torch", reason="the comparison needs torch")
+    layers = [
+        ("MaxPool2d", (3, 2, 1), {}), ("MaxPool1d", (2,), {"ceil_mode": True}), ("AvgPool2d", (2,), {}),
+        ("AvgPool2d", (3, 2, 1), {"ceil_mode": True, "count_include_pad": False}), ("AvgPool1d", (3,), {}),
+        ("BatchNorm2d", (4,), {}), ("BatchNorm1d", (3,), {"momentum": 0.2, "affine": False}),
+        ("LayerNorm", ([2, 3],), {"elementwise_affine": False}), ("GroupNorm", (2, 4), {}),
+        ("Dropout", (), {}), ("Dropout", (0.2,), {"inplace": True}), ("Dropout1d", (0.3,), {}),
+        ("ReLU", (), {}), ("ReLU", (), {"inplace": True}), ("LeakyReLU", (0.2,), {"inplace": True}),
+        ("ELU", (), {}), ("RReLU", (), {}), ("Conv2d", (1, 2, 3), {"padding": "same"}),
+        ("Conv2d", (2, 2, 3), {"groups": 2, "bias": False, "padding": 1, "stride": 2}),
+        ("ConvTranspose2d", (2, 3, 2), {"stride": 2}), ("ZeroPad2d", (1,), {}), ("ConstantPad2d", (1, 2.0), {}),
+        ("LazyBatchNorm2d", (), {}), ("Linear", (3, 4), {"bias": False}), ("Embedding", (10, 3), {"padding_idx": 0}),
+    ]
+    for name, args, kwargs in layers:
+        assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
 
 
 def test_data_parallel_is_a_pass_through_with_module_prefixed_state():
@@ -656,3 +682,28 @@ def test_lazy_modules_hooks_and_new_layers_on_cuda():
     assert type(net[0]) is nn.Conv2d and net[0].weight.device.startswith("cuda")
     assert grads and grads[0].startswith("cuda") and x.grad.device.startswith("cuda")
     assert all(p.grad is not None and p.grad.device.startswith("cuda") for p in net.parameters())
+
+
+def test_load_state_dict_result_prints_as_pytorchs():
+    lin = nn.Linear(2, 2)
+    assert repr(lin.load_state_dict(lin.state_dict())) == "<All keys matched successfully>"
+    state = lin.state_dict()
+    del state["bias"]
+    state["extra"] = gradcnn.ones(1)
+    result = lin.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == ["extra"]
+    assert str(result) == "_IncompatibleKeys(missing_keys=['bias'], unexpected_keys=['extra'])"
+
+
+def test_parameter_classes_live_at_pytorchs_address_too():
+    from gradcnn.nn.parameter import Buffer, Parameter, UninitializedParameter
+
+    assert Parameter is nn.Parameter and Buffer is nn.Buffer and UninitializedParameter is nn.UninitializedParameter
+    assert nn.parameter.UninitializedBuffer is nn.UninitializedBuffer
+
+
+def test_module_to_takes_pytorchs_keywords():
+    lin = nn.Linear(2, 2)
+    weight = lin.weight
+    assert lin.to("cpu", non_blocking=True) is lin and lin.weight is weight
+    assert lin.to(gradcnn.float64, memory_format=None).weight.dtype == np.float64

@@ -329,3 +329,17 @@ def test_errors(call, error, message):
     with pytest.raises(error, match=message) as info:
         call()
     assert type(info.value) is error
+
+
+@pytest.mark.parametrize("fn, kwargs", [(F.leaky_relu, {"negative_slope": 0.5}), (F.elu, {"alpha": 1.0})])
+def test_in_place_forms_write_into_their_input_and_keep_the_gradient(fn, kwargs):
+    values = np.array([-1.0, 0.5, 2.0])
+    x = gradcnn.tensor(values)
+    expected = fn(gradcnn.tensor(values), **kwargs).numpy()
+    assert fn(x, **kwargs, inplace=True) is x
+    np.testing.assert_allclose(x.numpy(), expected)
+    a = gradcnn.tensor(values, requires_grad=True)
+    b = gradcnn.tensor(values, requires_grad=True)
+    fn(a * 1.0, **kwargs, inplace=True).sum().backward()
+    fn(b * 1.0, **kwargs).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy())

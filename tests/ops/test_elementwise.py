@@ -397,3 +397,78 @@ def test_result_type_without_torch():
     assert result_type(gradcnn.tensor([1.0]), gradcnn.tensor(1.0, dtype=np.float64)) == np.float32
     assert result_type(gradcnn.tensor([1], dtype=np.int32), gradcnn.tensor([1.0], dtype=np.float16)) == np.float16
     assert result_type(True, 1) == np.int64 and result_type(1, 2.0) == np.float32
+
+
+# -- %, //, &, |, ^, ~ and their named forms ---------------------------------------------------
+
+
+OPERATORS = [
+    (lambda m: m.tensor([7, -7, 5]) % 3, "int % int"),
+    (lambda m: m.tensor([7, -7]) % -3, "a negative divisor gives its sign"),
+    (lambda m: m.tensor([7.5, -7.5]) % 2, "float % int"),
+    (lambda m: 5 % m.tensor([3, -3]), "int % tensor"),
+    (lambda m: m.tensor([7, -7]) // 2, "floor division of ints"),
+    (lambda m: m.tensor([7, -7], dtype=m.int32) // 2.5, "int32 // a float is float32"),
+    (lambda m: m.tensor(1.0) // 0.1, "floor division rounds as Python does"),
+    (lambda m: m.tensor([7, -7]) // m.tensor([2.0, 2.0]), "int tensor // float tensor"),
+    (lambda m: (m.tensor([1, 5, 9]) > 2) & (m.tensor([1, 5, 9]) < 8), "& of masks"),
+    (lambda m: (m.tensor([1, 5, 9]) > 2) | (m.tensor([1, 5, 9]) < 3), "| of masks"),
+    (lambda m: (m.tensor([1, 5, 9]) > 2) ^ (m.tensor([1, 5, 9]) < 8), "^ of masks"),
+    (lambda m: ~(m.tensor([1, 5]) > 2), "~ of a mask"),
+    (lambda m: m.tensor([6, 3], dtype=m.uint8) & 5, "bitwise & keeps uint8"),
+    (lambda m: ~m.tensor([1, 0], dtype=m.uint8), "bitwise ~ of uint8"),
+    (lambda m: m.logical_and(m.tensor([1.0, 0.0]), m.tensor([2, 2])), "logical_and of numbers"),
+    (lambda m: m.logical_or(m.tensor([0, 0]), m.tensor([0, 3])), "logical_or"),
+    (lambda m: m.logical_xor(m.tensor([1, 0]), m.tensor([1, 1])), "logical_xor"),
+    (lambda m: m.remainder(m.tensor([-3.0, 3.0]), 2.0), "remainder"),
+    (lambda m: m.floor_divide(m.tensor([-3, 3]), 2), "floor_divide"),
+    (lambda m: +m.tensor([1, -2]), "unary plus"),
+]
+
+
+@pytest.mark.parametrize("make, what", OPERATORS, ids=[w for _, w in OPERATORS])
+def test_operators_match_pytorch(make, what):
+    torch = pytest.importorskip("torch", reason="the comparison needs torch")
+    ours, theirs = make(gradcnn), make(torch)
+    assert ours.dtype == np.dtype(str(theirs.dtype)[6:]), what
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=what)
+
+
+def test_operators_without_torch():
+    x = gradcnn.tensor([5, -3, 7])
+    np.testing.assert_array_equal((x % 2).numpy(), [1, 1, 1])
+    np.testing.assert_array_equal((x // 2).numpy(), [2, -2, 3])
+    np.testing.assert_array_equal(((x > 0) & (x < 6)).numpy(), [True, False, False])
+    np.testing.assert_array_equal((~(x > 0)).numpy(), [False, True, False])
+    with pytest.raises(DTypeError, match="needs bool or integer tensors, got float32"):
+        gradcnn.ones(2) & gradcnn.ones(2)
+    with pytest.raises(DTypeError, match="needs a bool or integer tensor"):
+        ~gradcnn.ones(2)
+    with pytest.raises(ShapeError, match="do not broadcast"):
+        gradcnn.floor_divide(gradcnn.ones(2), gradcnn.ones(3))
+
+
+@given(broadcasting(st.floats(-4, 4).filter(lambda v: abs(v - round(v)) > 0.05),
+                    st.sampled_from([-2.5, -1.5, 1.5, 2.5])))
+def test_remainder_gradients(arrays_):
+    # d(x % y)/dx = 1 and d(x % y)/dy = -(x // y), summed back over broadcast dims.
+    x, y = (gradcnn.tensor(a, requires_grad=True) for a in arrays_)
+    (x % y).sum().backward()
+    a, b = np.broadcast_arrays(*arrays_)
+    np.testing.assert_allclose(x.grad.numpy(), ops.sum_to(gradcnn.tensor(np.ones_like(a)), x.shape).numpy())
+    np.testing.assert_allclose(y.grad.numpy(), ops.sum_to(gradcnn.tensor(-np.floor_divide(a, b)), y.shape).numpy())
+    np.testing.assert_allclose((x % y).detach().numpy(), np.remainder(a, b))
+
+
+def test_relu_in_place_writes_into_its_input():
+    import gradcnn.nn.functional as F
+
+    x = gradcnn.tensor([-1.0, 2.0])
+    y = F.relu(x, inplace=True)
+    assert y is x and x.tolist() == [0.0, 2.0]
+    a = gradcnn.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+    h = a * 2.0
+    F.relu(h, inplace=True).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 2.0, 2.0])
+    with pytest.raises(Exception, match="leaf tensor that requires grad"):
+        F.relu(a, inplace=True)

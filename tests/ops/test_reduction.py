@@ -304,3 +304,26 @@ def test_cumsum_of_ints_is_int64_and_norm_variants_match_pytorch():
                                    torch.norm(torch.tensor(a), p, 1).numpy(), rtol=1e-12)
     with pytest.raises(ShapeError, match="k .5. must be an int in"):
         ops.topk(gradcnn.ones(3), 5)
+
+
+def test_numpy_names_axis_and_keepdims_as_pytorch_takes_them():
+    x = gradcnn.tensor([[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(x.sum(axis=1).numpy(), [8.0, 7.0])
+    np.testing.assert_array_equal(gradcnn.argmax(x, axis=1).numpy(), [1, 0])
+    np.testing.assert_array_equal(x.argmax(axis=0).numpy(), [1, 0, 1])
+    assert x.mean(axis=0, keepdims=True).shape == (1, 3)
+    values, indices = gradcnn.max(x, axis=1)
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
+    assert x.softmax(axis=1).shape == (2, 3) and gradcnn.cat([x, x], axis=1).shape == (2, 6)
+    assert x.unsqueeze(axis=0).shape == (1, 2, 3) and x.topk(1, axis=1).indices.shape == (2, 1)
+    with pytest.raises(TypeError, match="got both 'dim' and its other name 'axis'"):
+        x.sum(dim=0, axis=1)
+
+
+def test_argsort_is_the_indices_of_sort():
+    x = gradcnn.tensor([[3.0, 1.0, 2.0, 1.0], [0.0, float("nan"), -1.0, 5.0]])
+    for dim, descending in [(-1, False), (1, True), (0, False)]:
+        np.testing.assert_array_equal(gradcnn.argsort(x, dim=dim, descending=descending).numpy(),
+                                      x.sort(dim, descending).indices.numpy())
+    np.testing.assert_array_equal(x.argsort(axis=1).numpy()[0], [1, 3, 2, 0])  # stable among ties
+    assert gradcnn.argsort(gradcnn.tensor(2.0)).item() == 0

@@ -629,3 +629,10 @@ def test_negative_pad_crops_and_value_none_pads_zeros_as_in_pytorch():
         theirs = torch.nn.functional.pad(torch.tensor(x), pad, value=None).numpy()
         np.testing.assert_array_equal(ours, theirs)
 
+
+
+def test_one_hot_is_in_the_functional_namespace():
+    import gradcnn.nn.functional as F
+
+    np.testing.assert_array_equal(F.one_hot(gradcnn.tensor([0, 2]), num_classes=3).numpy(), [[1, 0, 0], [0, 0, 1]])
+    assert gradcnn.functional.one_hot is F.one_hot

@@ -419,3 +419,17 @@ def test_torch_signatures_and_defaults():
         assert list(ours.parameters) == list(theirs.parameters), name
         for pname, param in theirs.parameters.items():
             assert ours.parameters[pname].default == param.default, (name, pname)
+
+
+def test_pytorchs_older_base_class_name_can_be_subclassed():
+    from gradcnn.optim.lr_scheduler import LRScheduler, _LRScheduler
+
+    class Halving(_LRScheduler):
+        def get_lr(self):
+            return [base * 0.5 ** self.last_epoch for base in self.base_lrs]
+
+    opt = gradcnn.optim.SGD([gradcnn.nn.Parameter(gradcnn.zeros(1))], lr=1.0)
+    sched = Halving(opt)
+    opt.step()
+    sched.step()
+    assert _LRScheduler is LRScheduler and sched.get_last_lr() == [0.5]

@@ -522,3 +522,45 @@ def test_clip_grad_norm_by_hand_and_edge_cases():
     with pytest.raises(ShapeError, match="2.0-norm .* is nan"):
         clip_grad_norm_([q], 1.0, error_if_nonfinite=True)
     clip_grad_norm_([q], 1.0)  # without the check it scales by nan, as torch does
+
+
+# -- the fused update kernels -------------------------------------------------------------------
+
+
+FUSED = [c for c in CONFIGS if c[0] in ("SGD", "Adam", "AdamW")]
+
+
+def _trajectory(name, config, dtype, monkeypatch=None, fused=True):
+    from gradcnn.optim import adam as adam_module
+    from gradcnn.optim import sgd as sgd_module
+
+    if not fused:
+        for module in (sgd_module, adam_module):
+            monkeypatch.setattr(module, "fused_update_applies", lambda *a: False)
+    rng = np.random.default_rng(5)
+    params = [nn.Parameter(rng.standard_normal(s).astype(dtype)) for s in SHAPES]
+    opt = getattr(optim, name)(params, **config)
+    for _ in range(6):
+        for p in params:
+            p.grad = gradcnn.from_numpy(rng.standard_normal(p.shape).astype(dtype))
+        opt.step()
+    if not fused:
+        monkeypatch.undo()
+    return [p._data.copy() for p in params] + [np.asarray(v) for p in params for v in opt.state[p].values()]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, config", FUSED, ids=[f"{n}-{c}" for n, c in FUSED])
+def test_fused_updates_are_bitwise_the_array_code(name, config, dtype, monkeypatch):
+    fused = _trajectory(name, config, dtype)
+    plain = _trajectory(name, config, dtype, monkeypatch, fused=False)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_zero_grad_keeps_the_buffer():
+    (p,) = _params([1.0, 2.0])
+    _set_grads([p], [[3.0, 4.0]])
+    grad = p.grad._data
+    optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
+    assert p.grad._data is grad and not grad.any()

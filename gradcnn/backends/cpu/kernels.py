@@ -1,4 +1,4 @@
-"""Numba kernels for convolution and pooling. Private: call them through the wrappers of
+"""Numba kernels for convolution, pooling, activations, batch normalization and optimizer updates. Private: call them through the wrappers of
 ``backends.cpu`` (:mod:`.conv`, :mod:`.pool`), which validate shapes, make arrays C-contiguous and
 allocate outputs first (Numba does not check bounds, so a kernel must never see unvalidated input).
 
@@ -188,6 +188,271 @@ def _avg_pool_bwd(g, hs, he, ws, we, div, out):
                         of[row + _u(iw)] += v
 
 
+# -- direct convolution (stride 1, few channels) -------------------------------------------------
+# The input is zero-padded first, so every tap reads a contiguous run of it: with the output laid
+# out "wide" (``Wp`` columns per row, of which the first ``Wo`` are kept), output position p reads
+# input position p + i*dh*Wp + j*dw for tap (i, j). Each tap is then one long vectorizable loop,
+# with no column matrix and no bounds checks. Used where im2col + GEMM starves: one to a few input
+# channels and few outputs (LeNet's first layer).
+
+
+@njit(**_OPTS)
+def _conv_direct_fwd(xp, w, dh, dw, y, n0, n1):
+    """y[n] = sum over c, i, j of w[:, c, i, j] * xp[n, c] shifted, for samples [n0, n1); ``xp``
+    (N, C, Hp, Wp) padded, ``w`` (O, C, kh, kw), ``y`` (N, O, Ho, Wo)."""
+    _, c_, hp, wp = xp.shape
+    o_, _, kh, kw = w.shape
+    ho, wo = y.shape[2], y.shape[3]
+    length = (ho - 1) * wp + wo
+    acc = np.empty(length, dtype=y.dtype)
+    for n in range(n0, n1):
+        for o in range(o_):
+            acc[:] = 0
+            for c in range(c_):
+                plane = xp[n, c].ravel()
+                for i in range(kh):
+                    for j in range(kw):
+                        wv = w[o, c, i, j]
+                        off = i * dh * wp + j * dw
+                        xs = plane[off:off + length]
+                        for p in range(length):
+                            acc[p] += wv * xs[p]
+            yo = y[n, o]
+            for oh in range(ho):
+                row = acc[oh * wp:oh * wp + wo]
+                yr = yo[oh]
+                for ow in range(wo):
+                    yr[ow] = row[ow]
+
+
+@njit(**_OPTS)
+def _conv_direct_wgrad(xp, gy, dh, dw, acc, o0, o1):
+    """acc[o, c, i, j, p] += gy[n, o] (wide) * xp[n, c] shifted by tap (i, j), for every sample in
+    order and output channels [o0, o1): each lane p sums over the samples on its own (no
+    reassociation needed to vectorize); the caller sums the lanes. ``acc`` starts at zero."""
+    n_, c_, hp, wp = xp.shape
+    _, _, ho, wo = gy.shape
+    _, _, kh, kw, length = acc.shape
+    g = np.zeros(length, dtype=acc.dtype)
+    for n in range(n_):
+        for o in range(o0, o1):
+            gyo = gy[n, o]
+            for oh in range(ho):
+                gr = gyo[oh]
+                for ow in range(wo):
+                    g[oh * wp + ow] = gr[ow]
+            for c in range(c_):
+                plane = xp[n, c].ravel()
+                for i in range(kh):
+                    for j in range(kw):
+                        off = i * dh * wp + j * dw
+                        xs = plane[off:off + length]
+                        a = acc[o, c, i, j]
+                        for p in range(length):
+                            a[p] += g[p] * xs[p]
+
+# -- elementwise ----------------------------------------------------------------------------------
+# One pass over flat, C-contiguous arrays. The wrappers hand each call a slice (a part of a large
+# array, for one thread); the loops run over ``range(size)``, indices LLVM knows are in bounds and
+# non-negative, which is what lets it vectorize them.
+
+
+@njit(**_OPTS)
+def _relu_bwd(g, y, out):
+    """out = g where y > 0, else 0: ReLU's gradient from its output (a NaN output passes none)."""
+    zero = out.dtype.type(0)
+    for i in range(out.size):
+        out[i] = g[i] if y[i] > zero else zero
+
+
+# -- batch normalization --------------------------------------------------------------------------
+# ``x`` is (N, C, M): M values per sample and channel. Each channel is reduced by one thread, in one
+# fixed order, in float64: the statistics do not depend on the threads. Four partial sums, over
+# positions i = 0, 1, 2, 3 (mod 4) of each sample, added together at the end, keep the adds
+# independent of each other (a single running sum waits on every previous add).
+
+
+@njit(**_OPTS)
+def _bn_stats(x, c0, c1, mean, var):
+    """Per channel in [c0, c1) of ``x`` (N, C, M): the mean and the biased variance, in float64 (a
+    first pass for the mean, a second for the squared deviations from it)."""
+    n_, _, m_ = x.shape
+    count = n_ * m_
+    full = m_ - m_ % 4
+    for c in range(c0, c1):
+        s0 = s1 = s2 = s3 = 0.0
+        for n in range(n_):
+            row = x[n, c]
+            for i in range(0, full, 4):
+                s0 += row[i]
+                s1 += row[i + 1]
+                s2 += row[i + 2]
+                s3 += row[i + 3]
+            for i in range(full, m_):
+                s0 += row[i]
+        mu = ((s0 + s1) + (s2 + s3)) / count
+        q0 = q1 = q2 = q3 = 0.0
+        for n in range(n_):
+            row = x[n, c]
+            for i in range(0, full, 4):
+                d0 = row[i] - mu
+                d1 = row[i + 1] - mu
+                d2 = row[i + 2] - mu
+                d3 = row[i + 3] - mu
+                q0 += d0 * d0
+                q1 += d1 * d1
+                q2 += d2 * d2
+                q3 += d3 * d3
+            for i in range(full, m_):
+                d = row[i] - mu
+                q0 += d * d
+        mean[c] = mu
+        var[c] = ((q0 + q1) + (q2 + q3)) / count
+
+
+@njit(**_OPTS)
+def _bn_apply(x, c0, c1, mean, scale, bias, out):
+    """out = (x - mean) * scale + bias per channel in [c0, c1) (``scale`` = invstd * weight)."""
+    n_, _, m_ = x.shape
+    for c in range(c0, c1):
+        mu = x.dtype.type(mean[c])
+        a = x.dtype.type(scale[c])
+        b = x.dtype.type(bias[c])
+        for n in range(n_):
+            xr = x[n, c]
+            orow = out[n, c]
+            for i in range(m_):
+                orow[i] = (xr[i] - mu) * a + b
+
+
+@njit(**_OPTS)
+def _bn_grad_sums(g, x, c0, c1, mean, invstd, sum_g, sum_gxhat):
+    """Per channel in [c0, c1): sum(g) and sum(g * xhat), xhat = (x - mean) * invstd, in float64
+    (four lanes)."""
+    n_, _, m_ = x.shape
+    full = m_ - m_ % 4
+    for c in range(c0, c1):
+        mu = mean[c]
+        s0 = s1 = s2 = s3 = 0.0
+        q0 = q1 = q2 = q3 = 0.0
+        for n in range(n_):
+            gr = g[n, c]
+            xr = x[n, c]
+            for i in range(0, full, 4):
+                g0 = gr[i] + 0.0
+                g1 = gr[i + 1] + 0.0
+                g2 = gr[i + 2] + 0.0
+                g3 = gr[i + 3] + 0.0
+                s0 += g0
+                s1 += g1
+                s2 += g2
+                s3 += g3
+                q0 += g0 * (xr[i] - mu)
+                q1 += g1 * (xr[i + 1] - mu)
+                q2 += g2 * (xr[i + 2] - mu)
+                q3 += g3 * (xr[i + 3] - mu)
+            for i in range(full, m_):
+                gv = gr[i] + 0.0
+                s0 += gv
+                q0 += gv * (xr[i] - mu)
+        sum_g[c] = (s0 + s1) + (s2 + s3)
+        sum_gxhat[c] = ((q0 + q1) + (q2 + q3)) * invstd[c]
+
+
+@njit(**_OPTS)
+def _bn_grad_input(g, x, c0, c1, mean, invstd, weight, sum_g, sum_gxhat, out):
+    """gx = (g - sum(g) / M - xhat * sum(g xhat) / M) * invstd * weight per channel in [c0, c1)."""
+    n_, _, m_ = x.shape
+    count = n_ * m_
+    for c in range(c0, c1):
+        a = x.dtype.type(invstd[c] * weight[c])
+        mg = x.dtype.type(sum_g[c] / count)
+        mu = x.dtype.type(mean[c])
+        # xhat * sum(g xhat) / M * invstd * weight = (x - mean) * (invstd^2 * weight * sum(g xhat) / M)
+        b = x.dtype.type(invstd[c] * sum_gxhat[c] / count)
+        for n in range(n_):
+            gr = g[n, c]
+            xr = x[n, c]
+            orow = out[n, c]
+            for i in range(m_):
+                orow[i] = (gr[i] - mg - (xr[i] - mu) * b) * a
+
+
+# -- optimizer updates ----------------------------------------------------------------------------
+# One pass per parameter over flat arrays, each step in the order and the precision of the NumPy
+# expressions it replaces: the scalars come in the arrays' dtype, so float32 parameters are updated
+# in float32 arithmetic, as ``p += -lr * g`` on arrays is. The common cases get loops of their own
+# (branch-free, so that they vectorize).
+
+
+@njit(**_OPTS)
+def _sgd_step(p, g, buf, neg_lr, use_wd, weight_decay, use_momentum, momentum, damp, nesterov, maximize,
+              first):
+    """PyTorch's SGD: weight decay, momentum (``buf``; ``first`` copies the gradient in; ``damp``
+    = 1 - dampening), Nesterov; ``p += -lr * step``."""
+    n = p.size
+    if use_momentum and not first and not nesterov and not use_wd and not maximize:
+        for i in range(n):
+            b = buf[i] * momentum + damp * g[i]
+            buf[i] = b
+            p[i] = p[i] + neg_lr * b
+        return
+    if not use_momentum and not use_wd and not maximize:
+        for i in range(n):
+            p[i] = p[i] + neg_lr * g[i]
+        return
+    for i in range(n):
+        d = -g[i] if maximize else g[i]
+        if use_wd:
+            d = d + weight_decay * p[i]
+        if use_momentum:
+            if first:
+                b = d
+            else:
+                b = buf[i] * momentum + damp * d
+            buf[i] = b
+            d = d + momentum * b if nesterov else b
+        p[i] = p[i] + neg_lr * d
+
+
+@njit(**_OPTS)
+def _adam_step(p, g, m, v, vmax, use_wd, decoupled, weight_decay, lr_decay, w, w_comp, beta2, one_minus_beta2,
+               neg_step, bc2_sqrt, eps, amsgrad, maximize):
+    """PyTorch's Adam/AdamW (single-tensor algorithm), given the step's scalars: ``lr_decay`` =
+    1 - lr * weight_decay (decoupled), ``w`` = 1 - beta1 (the lerp weight) and ``w_comp`` = 1 - w,
+    ``neg_step`` = -lr / (1 - beta1^t), ``bc2_sqrt`` = sqrt(1 - beta2^t)."""
+    small = abs(w) < 0.5
+    n = p.size
+    if small and not use_wd and not amsgrad and not maximize:
+        for i in range(n):
+            d = g[i]
+            mi = m[i] + w * (d - m[i])
+            m[i] = mi
+            vi = v[i] * beta2 + one_minus_beta2 * d * d
+            v[i] = vi
+            p[i] = p[i] + neg_step * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
+        return
+    for i in range(n):
+        d = -g[i] if maximize else g[i]
+        if use_wd:
+            if decoupled:
+                p[i] = p[i] * lr_decay
+            else:
+                d = d + weight_decay * p[i]
+        if small:
+            m[i] = m[i] + w * (d - m[i])
+        else:
+            m[i] = d - (d - m[i]) * w_comp
+        v[i] = v[i] * beta2 + one_minus_beta2 * d * d
+        second = v[i]
+        if amsgrad:
+            if second > vmax[i] or second != second:  # np.maximum: a NaN wins
+                vmax[i] = second
+            second = vmax[i]
+        denom = np.sqrt(second) / bc2_sqrt + eps
+        p[i] = p[i] + neg_step * (m[i] / denom)
+
+
 def warmup_calls(dtype):
     """Tiny calls that compile every kernel for ``dtype`` (used by ``gradcnn.warmup``)."""
     x = np.ones((1, 1, 3, 3), dtype=dtype)
@@ -204,3 +469,18 @@ def warmup_calls(dtype):
     div = np.full((2, 2), 4.0)  # divisors are always float64
     _avg_pool_fwd(x, start, end, start, end, div, out)
     _avg_pool_bwd(out, start, end, start, end, div, np.empty_like(x))
+    w = np.ones((1, 1, 2, 2), dtype=dtype)
+    _conv_direct_fwd(x, w, 1, 1, np.empty((1, 1, 2, 2), dtype=dtype), 0, 1)
+    _conv_direct_wgrad(x, np.ones((1, 1, 2, 2), dtype=dtype), 1, 1, np.zeros((1, 1, 2, 2, 5), dtype=dtype), 0, 1)
+    flat = x.reshape(-1)
+    _relu_bwd(flat, flat, np.empty_like(flat))
+    x3 = x.reshape(1, 1, 9)
+    stats = np.zeros(1)
+    _bn_stats(x3, 0, 1, stats, stats)
+    _bn_apply(x3, 0, 1, stats, stats, stats, np.empty_like(x3))
+    _bn_grad_sums(x3, x3, 0, 1, stats, stats, stats, stats)
+    _bn_grad_input(x3, x3, 0, 1, stats, stats, stats, stats, stats, np.empty_like(x3))
+    s = flat.dtype.type(0)
+    _sgd_step(flat.copy(), flat, flat.copy(), s, True, s, True, s, s, False, False, True)
+    _adam_step(flat.copy(), flat, flat.copy(), flat.copy(), flat.copy(), True, False, s, s, s, s, s, s, s, s, s,
+               False, False)

@@ -32,7 +32,7 @@ def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
     def work(a, b):
         _k()._max_pool_fwd(x[a:b], hstart, hcount, dh, wstart, wcount, dw, out[a:b], idx[a:b])
 
-    _over_batch(work, n, _plane_bytes(x))
+    _over_batch(work, n, _plane_bytes(x), gemm=False)
     return out, idx
 
 
@@ -47,7 +47,7 @@ def max_pool2d_scatter(g, idx, in_hw):
     def work(a, b):
         _k()._max_pool_scatter(g3[a:b], i3[a:b], out[a:b])
 
-    _over_batch(work, n, _plane_bytes(out))
+    _over_batch(work, n, _plane_bytes(out), gemm=False)
     return out.reshape((n, c) + tuple(in_hw))
 
 
@@ -70,7 +70,7 @@ def avg_pool2d_forward(x, hs, he, ws, we, div):
     def work(a, b):
         _k()._avg_pool_fwd(x[a:b], hs, he, ws, we, div, out[a:b])
 
-    _over_batch(work, n, _plane_bytes(x))
+    _over_batch(work, n, _plane_bytes(x), gemm=False)
     return out
 
 
@@ -83,5 +83,5 @@ def avg_pool2d_backward(g, hs, he, ws, we, div, in_hw):
     def work(a, b):
         _k()._avg_pool_bwd(g[a:b], hs, he, ws, we, div, out[a:b])
 
-    _over_batch(work, n, _plane_bytes(out))
+    _over_batch(work, n, _plane_bytes(out), gemm=False)
     return out

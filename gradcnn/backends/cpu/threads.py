@@ -13,6 +13,7 @@ fill. Column matrices live in per-thread workspaces that are reused from call to
 ``GRADCNN_NUM_THREADS`` sets the pool size (default: the number of CPUs).
 """
 
+import contextlib
 import os
 import threading
 import time
@@ -20,12 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["num_threads", "set_num_threads", "workspace", "release_workspace", "warmup"]
+__all__ = ["num_threads", "set_num_threads", "workspace", "release_workspace", "warmup", "over_range"]
 
 #: Bytes of column matrix per chunk: big enough for an efficient GEMM, small enough for the cache.
 CHUNK_BYTES = 4 << 20
+#: A batch with at least this many bytes of work is cut into two chunks or more, even when one
+#: would fit in CHUNK_BYTES, so that two threads share it (a thread's dispatch costs ~0.1 ms).
+SPLIT_BYTES = 1 << 20
 #: Below this many bytes of work a call runs inline: dispatching to the pool would cost more.
-INLINE_BYTES = 8 << 20
+INLINE_BYTES = 1 << 20
+#: Elements per thread below which a one-pass kernel (an activation, an optimizer update, a batch
+#: norm) runs in the calling thread alone.
+PARALLEL_ITEMS = 1 << 18
 
 _kernels = None
 _pool = None
@@ -123,32 +130,73 @@ _chunk_lock = threading.Lock()
 
 def chunk_plan(n, bytes_per_sample):
     """The chunks ``[a, b)`` of ``range(n)`` a batch is cut into: sized to :data:`CHUNK_BYTES` of
-    column matrix, and a function of the problem alone -- never of the thread count -- so that
-    sums over chunks come out bitwise the same on any number of threads."""
+    column matrix, at least two from :data:`SPLIT_BYTES` of work on, and a function of the problem
+    alone -- never of the thread count -- so that sums over chunks come out bitwise the same on any
+    number of threads."""
     per = max(1, CHUNK_BYTES // max(bytes_per_sample, 1))
+    if n * bytes_per_sample >= SPLIT_BYTES:
+        per = min(per, -(-n // 2))
     return [(a, min(n, a + per)) for a in range(0, n, per)]
 
 
-def _over_batch(work, n, bytes_per_sample):
-    """Run ``work(a, b)`` over the chunks of :func:`chunk_plan`: a one-chunk problem as one call
-    (one GEMM, with BLAS's own threads); otherwise every chunk with single-threaded BLAS, on the
-    pool when it pays, in order when it does not. Either way each chunk computes exactly the same
-    thing whatever the number of threads (multi-threaded BLAS may split a long reduction, which
-    changes the rounding), so results are bitwise reproducible across thread counts."""
+def _drain(work, chunks):
+    """Run ``work(a, b)`` for every chunk on the calling thread and up to ``num_threads() - 1``
+    workers of the pool, each taking the next chunk not yet taken."""
+    pending = iter(chunks)
+    lock = threading.Lock()
+
+    def run():
+        while True:
+            with lock:
+                chunk = next(pending, None)
+            if chunk is None:
+                return
+            work(*chunk)
+
+    futures = [_executor().submit(run) for _ in range(min(num_threads(), len(chunks)) - 1)]
+    try:
+        run()
+    finally:
+        errors = [future.exception() for future in futures]  # waits for every worker
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+def _over_batch(work, n, bytes_per_sample, gemm=True):
+    """Run ``work(a, b)`` over the chunks of :func:`chunk_plan`, with BLAS held to one thread:
+    on the calling thread and the pool when the work is large enough to pay for the dispatch, in
+    order on the calling thread when it is not. BLAS runs single-threaded even for one chunk: its
+    idle threads spin for a long while after a multi-threaded call and would take a core from the
+    pool's workers (gradcnn owns the threads). Each chunk computes exactly the same thing whatever
+    the number of threads, so results are bitwise reproducible across thread counts."""
     if n == 0:
         return
     chunks = chunk_plan(n, bytes_per_sample)
-    if len(chunks) == 1:
-        work(0, n)
-        return
-    # One batch at a time owns the pool and the BLAS thread setting.
-    with _chunk_lock, _SingleThreadedBlas():
-        if num_threads() == 1 or n * bytes_per_sample <= INLINE_BYTES:
+    # One batch at a time owns the pool and the BLAS thread setting (``gemm=False``: work that
+    # calls no BLAS leaves the setting alone).
+    with _chunk_lock, _SingleThreadedBlas() if gemm else contextlib.nullcontext():
+        if len(chunks) == 1 or num_threads() == 1 or n * bytes_per_sample < INLINE_BYTES or (
+                threading.current_thread().name.startswith("gradcnn")):
             for a, b in chunks:
                 work(a, b)
         else:
-            for future in [_executor().submit(work, a, b) for a, b in chunks]:
-                future.result()
+            _drain(work, chunks)
+
+
+def over_range(work, n, items_per_unit=1):
+    """Run ``work(lo, hi)`` over ``[0, n)``: in the calling thread when the work is small (fewer
+    than :data:`PARALLEL_ITEMS` elements per thread, ``items_per_unit`` elements per unit of the
+    range), else in one contiguous part per worker thread, the calling thread taking the last.
+    Only for work that computes every unit on its own -- an element, or a channel summed in one
+    fixed order -- so that the results never depend on how the range was split."""
+    parts = min(num_threads(), (n * items_per_unit) // PARALLEL_ITEMS, n)
+    if parts <= 1 or threading.current_thread().name.startswith("gradcnn"):
+        if n > 0:
+            work(0, n)
+        return
+    bounds = [n * k // parts for k in range(parts + 1)]
+    _drain(work, list(zip(bounds[:-1], bounds[1:])))
 
 
 _workspaces = {}  # thread id -> {(dtype, slot): buffer}; each thread touches only its own entry

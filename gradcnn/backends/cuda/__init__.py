@@ -3,11 +3,14 @@
 The functions have the names, arguments and results of :mod:`gradcnn.backends.cpu` and take arrays
 that the ops in ``gradcnn.ops.conv`` / ``gradcnn.ops.pool`` have already validated. :mod:`.conv`
 holds the convolutions and the choice between im2col + GEMM and the direct kernels
-(``gradcnn.backends.cuda.conv.CONV_ALGORITHM``), :mod:`.pool` the pooling, and :mod:`.launch` the
+(``gradcnn.backends.cuda.conv.CONV_ALGORITHM``), :mod:`.pool` the pooling, :mod:`.activation`,
+:mod:`.norm` and :mod:`.optim` ReLU, batch norm and the optimizer updates (CuPy array
+expressions), and :mod:`.launch` the
 kernel sources (``conv.cu``, ``pool.cu``, package data), their compiled modules and the launcher.
 Importing this package imports no CuPy; the first launch does.
 """
 
+from .activation import relu_backward, relu_forward
 from .conv import (
     DIRECT_MAX_TAPS,
     conv2d_backward_data,
@@ -18,6 +21,8 @@ from .conv import (
     use_conv_algorithm,
 )
 from .launch import COMPILE_OPTIONS, KERNELS, SOURCES, source, warmup
+from .norm import batch_norm_backward, batch_norm_forward
+from .optim import adam_step, sgd_step
 from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -35,6 +40,12 @@ __all__ = [
     "max_pool2d_gather",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
+    "relu_forward",
+    "relu_backward",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "sgd_step",
+    "adam_step",
     "SOURCES",
     "KERNELS",
     "COMPILE_OPTIONS",

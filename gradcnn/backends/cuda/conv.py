@@ -1,10 +1,13 @@
 """Convolution on CUDA: im2col + GEMM (``cupy.matmul``, cuBLAS) or a direct kernel, per shape.
 
 im2col + GEMM runs per chunk of the batch (at most :data:`.launch.CHUNK_BYTES` of column matrix at
-a time; CuPy's memory pool reuses the buffers between calls). The forward pass and the input
-gradient use one ``(C*kh*kw, Ho*Wo)`` matrix per sample and a batched GEMM whose result is already
-NCHW; the weight gradient uses one ``(C*kh*kw, N*Ho*Wo)`` matrix so that each group is a single GEMM
-with a long reduction. 1x1 convolutions with stride 1 and no padding skip the column matrix.
+a time; CuPy's memory pool reuses the buffers between calls). The column matrix is ``(C*kh*kw,
+n*Ho*Wo)`` for the chunk's n samples, so that every GEMM is a 2-D product, one per group, whose
+transposed operands are views handed to cuBLAS with its transpose flags: CuPy's matmul makes the
+operands of a batched (> 2-D) product contiguous first, which copied the whole column matrix of the
+weight gradient (and the broadcast weight of the other two passes) on every call. The price is one
+copy of the chunk's output (forward) or output gradient (the other two) between the NCHW layout and
+``(O, n*Ho*Wo)``. 1x1 convolutions with stride 1 and no padding skip the column matrix.
 
 Where the GEMM would be degenerate -- a reduction of at most :data:`DIRECT_MAX_TAPS` terms per
 result element (:func:`conv_taps`), as in a depthwise layer or a first layer on one channel -- the
@@ -94,6 +97,7 @@ def _im2col(x, cols, ksize, stride, pads, dilation, out_hw, s_n, s_r):
                    s_n, s_r)
 
 
+@launch.on_device
 def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
     """``(N, C, H, W) * (O, C/g, kh, kw) -> (N, O, Ho, Wo)``; ``pads`` = ((top, bottom), (left, right))."""
     xp = get_array_module(x)
@@ -112,13 +116,25 @@ def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
                        *_direct_geometry(n, c, x.shape[2:], o, groups, (kh, kw), stride, pads, dilation, out_hw))
     else:
         y = xp.empty((n, o, ho, wo), dtype=x.dtype)
+        og = o // groups
         for a, e in launch._chunks(n, x.dtype.itemsize * c * kh * kw * hw):
-            cols = xp.empty((e - a, c * kh * kw, hw), dtype=x.dtype)
-            _im2col(x[a:e], cols, (kh, kw), stride, pads, dilation, out_hw, c * kh * kw * hw, hw)
-            xp.matmul(wm, cols.reshape(e - a, groups, ck, hw), out=y[a:e].reshape(e - a, groups, o // groups, hw))
+            m = e - a
+            cols = xp.empty((c * kh * kw, m * hw), dtype=x.dtype)
+            _im2col(x[a:e], cols, (kh, kw), stride, pads, dilation, out_hw, hw, m * hw)
+            part = xp.empty((o, m * hw), dtype=x.dtype)
+            for g in range(groups):
+                xp.matmul(wm[g], cols[g * ck:(g + 1) * ck], out=part[g * og:(g + 1) * og])
+            y[a:e] = part.reshape(o, m, ho, wo).transpose(1, 0, 2, 3)
     return add_bias(y, b)
 
 
+def _rows(xp, gy, hw):
+    """``(n, O, Ho, Wo) -> (O, n*Ho*Wo)``, contiguous: the GEMM layout of an output gradient."""
+    n, o = gy.shape[:2]
+    return xp.ascontiguousarray(gy.reshape(n, o, hw).transpose(1, 0, 2)).reshape(o, n * hw)
+
+
+@launch.on_device
 def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
     """The adjoint of ``conv2d_forward`` in x: ``(N, O, Ho, Wo) -> (N, C, H, W)`` (conv-transpose)."""
     xp = get_array_module(gy)
@@ -136,14 +152,20 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
         launch._launch("conv_direct_bwd_data", gy.dtype, out.size, gy, xp.ascontiguousarray(w), out,
                        *_direct_geometry(n, c, in_hw, o, groups, (kh, kw), stride, pads, dilation, (ho, wo)))
         return out
+    og = o // groups
     for a, e in launch._chunks(n, gy.dtype.itemsize * c * kh * kw * hw):
-        cols = xp.ascontiguousarray(xp.matmul(wt, gy[a:e].reshape(e - a, groups, o // groups, hw)))
+        m = e - a
+        rows = _rows(xp, gy[a:e], hw)
+        cols = xp.empty((c * kh * kw, m * hw), dtype=gy.dtype)
+        for g in range(groups):
+            xp.matmul(wt[g], rows[g * og:(g + 1) * og], out=cols[g * ck:(g + 1) * ck])
         part = out[a:e]
         launch._launch("col2im", gy.dtype, part.size, cols, part,
-                       *_geometry(part.shape, (kh, kw), stride, pads, dilation, (ho, wo)), c * kh * kw * hw, hw)
+                       *_geometry(part.shape, (kh, kw), stride, pads, dilation, (ho, wo)), hw, m * hw)
     return out
 
 
+@launch.on_device
 def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     """The gradient of ``conv2d_forward`` in w: ``x (N, C, H, W), gy (N, O, Ho, Wo) -> (O, C/g, kh, kw)``.
     Chunks of the batch are summed in order."""
@@ -156,14 +178,17 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     hw = ho * wo
     cg = c // groups
     ck = cg * kh * kw
+    og = o // groups
     gw = None
     for a, e in launch._chunks(n, x.dtype.itemsize * c * kh * kw * hw):
         m = e - a
         cols = xp.empty((c * kh * kw, m * hw), dtype=x.dtype)
         _im2col(x[a:e], cols, ksize, stride, pads, dilation, (ho, wo), hw, m * hw)
-        rows = xp.ascontiguousarray(gy[a:e].reshape(m, o, hw).transpose(1, 0, 2)).reshape(groups, o // groups, m * hw)
-        part = xp.matmul(rows, cols.reshape(groups, ck, m * hw).transpose(0, 2, 1))
+        rows = _rows(xp, gy[a:e], hw)
+        part = xp.empty((o, ck), dtype=x.dtype)
+        for g in range(groups):
+            xp.matmul(rows[g * og:(g + 1) * og], cols[g * ck:(g + 1) * ck].T, out=part[g * og:(g + 1) * og])
         gw = part if gw is None else gw + part  # one chunk (the usual case): no zeros, no sum
     if gw is None:  # an empty batch
-        gw = xp.zeros((groups, o // groups, ck), dtype=x.dtype)
+        gw = xp.zeros((o, ck), dtype=x.dtype)
     return gw.reshape(o, cg, kh, kw)

@@ -13,13 +13,16 @@ function then runs the whole backend on NumPy arrays with a host emulation of th
 test suite uses to check the wrappers and the kernels against the CPU backend without a GPU.
 """
 
+import functools
 import importlib.resources
+import sys
 import threading
 import time
 
 import numpy as np
 
-__all__ = ["KERNELS", "SOURCES", "COMPILE_OPTIONS", "CHUNK_BYTES", "BLOCK", "MAX_BLOCKS", "source", "warmup"]
+__all__ = ["KERNELS", "SOURCES", "COMPILE_OPTIONS", "CHUNK_BYTES", "BLOCK", "MAX_BLOCKS", "source", "warmup",
+           "on_device"]
 
 #: The CUDA C files of this backend and the ``extern "C"`` kernels each defines (per dtype suffix).
 KERNELS = {
@@ -65,15 +68,41 @@ def _file_of(kernel):
     raise KeyError(kernel)
 
 
+_functions = {}  # (device id, kernel, dtype) -> the compiled kernel's handle
+
+
 def _launch(kernel, dtype, total, *args):
-    """Run ``kernel`` (its name without the dtype suffix) over ``total`` elements."""
+    """Run ``kernel`` (its name without the dtype suffix) over ``total`` elements, on the current
+    device (the wrappers make it the arrays' device, :func:`on_device`)."""
     if total <= 0:
         return
     import cupy
 
-    fn = _module(cupy, _file_of(kernel)).get_function(f"{kernel}_{_SUFFIX[np.dtype(dtype)]}")
+    key = (cupy.cuda.runtime.getDevice(), kernel, np.dtype(dtype))
+    fn = _functions.get(key)
+    if fn is None:
+        fn = _functions[key] = _module(cupy, _file_of(kernel)).get_function(f"{kernel}_{_SUFFIX[key[2]]}")
     grid = min(MAX_BLOCKS, -(-total // BLOCK))
     fn((grid,), (BLOCK,), tuple(np.int64(a) if isinstance(a, (int, np.integer)) else a for a in args))
+
+
+def on_device(fn):
+    """Run ``fn`` with the device of its first CuPy array argument current: CuPy allocates, and
+    kernels launch, on the current device, which need not be the one the arrays live on (a model
+    on "cuda:1" while device 0 is current). Arguments that are not CuPy arrays (NumPy arrays, in
+    the host emulation of the tests) leave the current device alone."""
+
+    @functools.wraps(fn)
+    def on_the_arrays_device(*args, **kwargs):
+        for a in args:
+            module = type(a).__module__
+            if module.startswith("cupy"):
+                cupy = sys.modules[module.partition(".")[0]]
+                with cupy.cuda.Device(a.device.id):
+                    return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return on_the_arrays_device
 
 
 _uploads = {}  # (device id, bytes, dtype) -> device copy of a small geometry array

@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 
+@launch.on_device
 def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
     """Max over windows given per output row/column; returns values and flat argmax indices
     (int32: a position within one H x W plane)."""
@@ -35,6 +36,7 @@ def max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, out_hw):
     return out, idx
 
 
+@launch.on_device
 def max_pool2d_scatter(g, idx, in_hw):
     """``zeros(N, C, H, W)`` with ``g`` added at the flat positions ``idx`` (max-pool backward)."""
     xp = get_array_module(g)
@@ -47,6 +49,7 @@ def max_pool2d_scatter(g, idx, in_hw):
     return out
 
 
+@launch.on_device
 def max_pool2d_gather(gg, idx):
     """``gg[n, c].flat[idx[n, c]]``: the backward of ``max_pool2d_scatter``."""
     xp = get_array_module(gg)
@@ -57,6 +60,7 @@ def max_pool2d_gather(gg, idx):
     return out
 
 
+@launch.on_device
 def avg_pool2d_forward(x, hs, he, ws, we, div):
     """Means over windows ``[hs, he) x [ws, we)`` per output row/column, each divided by its
     ``div`` (float64, shape ``(Ho, Wo)``); sums in float64."""
@@ -82,6 +86,7 @@ def _cover(lo, hi, size):
     return first, last
 
 
+@launch.on_device
 def avg_pool2d_backward(g, hs, he, ws, we, div, in_hw):
     """The adjoint of ``avg_pool2d_forward``: ``(N, C, Ho, Wo) -> (N, C, H, W)``."""
     xp = get_array_module(g)

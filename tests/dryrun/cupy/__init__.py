@@ -199,6 +199,22 @@ class RawModule:
         return name
 
 
+class _Generator:
+    """``cupy.random.Generator``'s ``random``: draws (here by NumPy) returned as device arrays."""
+
+    def __init__(self, seed=None):
+        self._rng = _np.random.default_rng(seed)
+
+    def random(self, size=None, dtype=_np.float64, out=None):
+        values = self._rng.random(size, dtype=_np.dtype(dtype))
+        if out is not None:
+            out._a[...] = values
+            return out
+        return _wrap(values)
+
+
+random = _types.SimpleNamespace(default_rng=_Generator)
+
 cuda = _types.SimpleNamespace(
     is_available=lambda: True,
     Device=_Dev,
