@@ -12,8 +12,11 @@ Every tensor carries a version counter, shared with the views made from it, that
 bump; a backward that needs a saved tensor checks its version first.
 """
 
+from __future__ import annotations
+
 import math
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,7 +106,8 @@ class Tensor:
     # NumPy defers to our reflected operators: ``ndarray + Tensor`` calls ``Tensor.__radd__``.
     __array_ufunc__ = None
 
-    def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
+    def __init__(self, data: object, *, dtype: object = None, device: str | None = None,
+                 requires_grad: bool = False) -> None:
         self._data = as_array(data, dtype, device)
         self.grad = None
         self._requires_grad = False
@@ -147,7 +151,7 @@ class Tensor:
     # -- autograd ---------------------------------------------------------------------------
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         return self._requires_grad
 
     @requires_grad.setter
@@ -165,13 +169,13 @@ class Tensor:
             )
         self._requires_grad = flag
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return ``self``."""
         self.requires_grad = requires_grad
         return self
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self._node is None
 
     @property
@@ -179,7 +183,8 @@ class Tensor:
         """The tape node that made this tensor, or ``None`` for a leaf."""
         return tape.node_of(self._node)
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
 
         ``gradient`` is required for a tensor with more than one element (the vector of a
@@ -188,16 +193,16 @@ class Tensor:
         """
         tape.backward(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> tape.RemovableHandle:
         """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed; a
         hook that returns a tensor replaces it. Returns a handle with ``remove()``."""
         return tape.register_hook(self, hook)
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> tape.RemovableHandle:
         """Call ``hook(self)`` after backward has accumulated into this leaf's ``.grad``."""
         return tape.register_post_accumulate_grad_hook(self, hook)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf in ``.grad`` during backward, as a leaf's is kept."""
         if self._node is None:
             if not self._requires_grad:
@@ -219,15 +224,15 @@ class Tensor:
         weakref.finalize(self, _retaining.discard, id(self))
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> bool:
         """Whether :meth:`retain_grad` was called on this non-leaf."""
         return id(self) in _retaining
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
         return Tensor._make(self._data, None, self._version)
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
         self._node = None
         self._requires_grad = False
@@ -240,32 +245,32 @@ class Tensor:
     # -- facts ------------------------------------------------------------------------------
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self._data.shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self._data.ndim
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self._data.dtype
 
     @property
-    def device(self):
+    def device(self) -> device:
         """Where the data lives: a :class:`gradcnn.device`, which is also the string ``"cpu"`` or
         ``"cuda:N"``."""
         return device(device_of(self._data))
 
-    def size(self, dim=None):
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         if dim is None:
             return self._data.shape
         return self._data.shape[_dim(dim, self.ndim, "size")]
 
-    def numel(self):
+    def numel(self) -> int:
         return int(self._data.size)
 
-    def dim(self):
+    def dim(self) -> int:
         return self._data.ndim
 
     def __len__(self):
@@ -275,7 +280,7 @@ class Tensor:
 
     # -- conversion -------------------------------------------------------------------------
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared memory on the CPU)."""
         if self._requires_grad:
             raise AutogradError(
@@ -289,7 +294,7 @@ class Tensor:
         arr = self.detach().numpy() if device_of(self._data) == "cpu" else self._data.get()
         return arr if dtype is None else arr.astype(dtype)
 
-    def item(self):
+    def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ShapeError(
@@ -298,7 +303,7 @@ class Tensor:
             )
         return self._data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> list | float | int | bool:
         return self._data.tolist()
 
     def __float__(self):
@@ -366,16 +371,16 @@ class Tensor:
             self._requires_grad = True
         return self
 
-    def add_(self, other, *, alpha=1):
+    def add_(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
         return self._assign(self + (other if alpha == 1 else other * alpha), "add_")
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
         return self._assign(self - (other if alpha == 1 else other * alpha), "sub_")
 
-    def mul_(self, other):
+    def mul_(self, other: Tensor | float) -> Tensor:
         return self._assign(self * other, "mul_")
 
-    def div_(self, other):
+    def div_(self, other: Tensor | float) -> Tensor:
         return self._assign(self / other, "div_")
 
     # ``w -= lr * w.grad`` changes ``w`` in place, as in PyTorch (Python's fallback would rebind
@@ -388,7 +393,7 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         return self._assign(self.clamp(min, max), "clamp_")
 
-    def fill_(self, value):
+    def fill_(self, value: float) -> Tensor:
         """Set every element to ``value`` in place; on a tensor in the graph the gradient that
         reaches its earlier values is zero, as in PyTorch."""
         if not tape._state.grad_enabled or not self._requires_grad:
@@ -399,7 +404,7 @@ class Tensor:
         filled = get_array_module(self._data).full_like(self._data, value)
         return self._assign(Tensor._make(filled), "fill_")
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return self.fill_(0)
 
     # -- display ----------------------------------------------------------------------------

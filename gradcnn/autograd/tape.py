@@ -26,12 +26,16 @@ gradient per output, ``None`` for an output that received none.
 This module knows nothing of :class:`~gradcnn.Tensor`: it uses the class of the tensors it is given.
 """
 
+from __future__ import annotations
+
 import contextlib
 import itertools
 import operator
 import sys
 import threading
 import weakref
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -59,6 +63,21 @@ __all__ = [
     "AccumulateGrad",
 ]
 
+class TensorLike(Protocol):
+    """What the engine needs of a tensor (gradcnn.Tensor is one; the engine never imports it):
+    its array, the node that made it, whether it requires grad, and its gradient."""
+
+    _data: object
+    _node: object
+    grad: TensorLike | None
+
+    @property
+    def requires_grad(self) -> bool: ...
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+
 class _ThreadState(threading.local):
     """Grad mode and anomaly mode belong to a thread, as in PyTorch: a model trained in one thread
     is not switched off by ``no_grad`` in another."""
@@ -71,7 +90,7 @@ _state = _ThreadState()
 _next_seq = itertools.count().__next__
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """Whether calls made now, in this thread, are recorded on the tape."""
     return _state.grad_enabled
 
@@ -310,7 +329,7 @@ class RemovableHandle:
 _post_accumulate_hooks = {}
 
 
-def register_post_accumulate_grad_hook(tensor, hook):
+def register_post_accumulate_grad_hook(tensor: TensorLike, hook: Callable[[TensorLike], None]) -> RemovableHandle:
     """Call ``hook(tensor)`` each time ``backward()`` has accumulated a gradient into the ``.grad``
     of ``tensor``, a leaf that requires grad (``torch.Tensor.register_post_accumulate_grad_hook``).
     Hooks run in the order registered, mid-pass, once the leaf's gradient is complete; ``grad()``
@@ -349,7 +368,8 @@ def _add_hook(table, key, hook, op):
     return RemovableHandle(hooks, hook)
 
 
-def register_hook(tensor, hook, *, last=False):
+def register_hook(tensor: TensorLike, hook: Callable[[TensorLike], TensorLike | None], *,
+                  last: bool = False) -> RemovableHandle:
     """``Tensor.register_hook``: call ``hook(grad)`` when the gradient with respect to ``tensor`` is
     computed; a hook that returns a tensor replaces the gradient (for what flows on, and for what a
     leaf accumulates). ``last=True`` (retain_grad) runs after all the others. Returns a handle whose
@@ -635,7 +655,8 @@ def _root_grad(root, gradient, op):
     return gradient
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+def backward(tensors: TensorLike | Sequence[TensorLike], grad_tensors: object = None,
+             retain_graph: bool | None = None, create_graph: bool = False) -> None:
     """Accumulate into the ``.grad`` of every leaf the gradient of ``tensors`` (a Tensor or a
     sequence), seeded with ``grad_tensors`` (optional for one-element tensors)."""
     tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
@@ -655,7 +676,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     run_backward(tensors, seeds, retain_graph=retain_graph, create_graph=create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: TensorLike | Sequence[TensorLike], inputs: TensorLike | Sequence[TensorLike],
+         grad_outputs: object = None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[TensorLike | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
 
     ``outputs`` and ``inputs`` are Tensors or sequences of them; ``grad_outputs`` gives the vector

@@ -22,9 +22,12 @@ placeholders are the very objects that become the parameters, so an optimizer bu
 first call keeps working.
 """
 
+from __future__ import annotations
+
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -404,7 +407,7 @@ class Module:
                 "(dots separate the names of nested modules)"
             )
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (a Parameter or None) under ``name``."""
         self._check_name("parameter", name)
         if param is not None and not isinstance(param, Parameter):
@@ -413,7 +416,7 @@ class Module:
         self._drop(name)
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a tensor that is module state but not trained (saved in ``state_dict`` unless
         ``persistent=False``)."""
         self._check_name("buffer", name)
@@ -427,7 +430,7 @@ class Module:
         else:
             self._non_persistent.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` (a Module or None) as the child ``name``."""
         self._check_name("module", name)
         if module is not None and not isinstance(module, Module):
@@ -438,11 +441,11 @@ class Module:
         self._drop(name)
         self._modules[name] = module
 
-    def register_module(self, name, module):
+    def register_module(self, name: str, module: Module | None) -> None:
         """Alias of :meth:`add_module`."""
         self.add_module(name, module)
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The sub-module at dotted path ``target`` (``""`` is this module), or AttributeError
         naming the step that failed."""
         module = self
@@ -456,7 +459,7 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module (looking up {target!r})")
         return module
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target`` (``"layer1.0.weight"``)."""
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
@@ -467,7 +470,7 @@ class Module:
             raise AttributeError(f"`{name}` is not an nn.Parameter (looking up {target!r})")
         return value
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
@@ -577,7 +580,8 @@ class Module:
 
     # -- traversal --------------------------------------------------------------------------
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """``(dotted name, module)`` for this module and every one below it, depth first; a module
         reached twice is given once unless ``remove_duplicate=False``."""
         if memo is None:
@@ -591,18 +595,18 @@ class Module:
             if child is not None:
                 yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
@@ -619,25 +623,27 @@ class Module:
                 seen.add(id(value))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, Parameter)`` pairs; a parameter shared by two modules appears once
         unless ``remove_duplicate=False``."""
         return self._named("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # -- modes and gradients ----------------------------------------------------------------
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm on batch statistics) here and, through
         each child's ``train``, below; returns ``self``."""
         if not isinstance(mode, (bool, np.bool_)):
@@ -647,16 +653,16 @@ class Module:
             child.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         """Set evaluation mode here and below: ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (to ``None``, or to zeros in place)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
@@ -664,7 +670,7 @@ class Module:
             else:
                 p.grad._data[...] = 0
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], object]) -> Module:
         """Call ``fn(module)`` on every sub-module, then on this one; returns ``self``."""
         for child in self.children():
             child.apply(fn)
@@ -673,7 +679,7 @@ class Module:
 
     # -- state ------------------------------------------------------------------------------
 
-    def state_dict(self, prefix=""):
+    def state_dict(self, prefix: str = "") -> OrderedDict:
         """Every parameter and persistent buffer by dotted name, as detached tensors sharing memory
         (the placeholders themselves for a lazy module not called yet, as PyTorch keeps them)."""
         out = OrderedDict()
@@ -687,7 +693,7 @@ class Module:
                     out[lead + name] = b if _is_lazy(b) else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> IncompatibleKeys:
         """Copy values from ``state_dict`` (tensors or arrays) into this module's parameters and
         buffers, in place. With ``strict`` every key must match; the error lists the missing,
         unexpected and mis-shaped keys. Returns ``(missing_keys, unexpected_keys)``.
