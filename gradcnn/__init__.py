@@ -100,6 +100,8 @@ def __getattr__(name):
     raise missing("gradcnn", name)
 
 
+pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan  # torch.pi and friends: plain floats
+
 float16 = _np.dtype(_np.float16)
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -122,7 +124,7 @@ __all__ = [
     "allclose", "argsort", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "clip", "concat",
     "concatenate", "equal", "floor_divide", "isclose", "log_softmax", "logical_and", "logical_or", "logical_xor",
     "relu", "remainder", "softmax", "unique",
-    "Generator", "distributed", "from_dlpack", "onnx", "inference_mode", "is_inference_mode_enabled", "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor",
+    "pi", "e", "inf", "nan", "Generator", "distributed", "from_dlpack", "onnx", "inference_mode", "is_inference_mode_enabled", "acos", "asin", "atan", "bmm", "ceil", "cos", "cosh", "cumsum", "dot", "flip", "floor",
     "gather", "get_num_threads", "initial_seed", "is_tensor", "isfinite", "isinf", "isnan", "logical_not",
     "masked_fill", "meshgrid", "mm", "normal", "norm", "numel", "outer", "randperm", "reciprocal", "round",
     "rsqrt", "scatter", "scatter_add", "set_num_threads", "sin", "sinh", "sort", "t", "tan", "topk",

@@ -6,7 +6,22 @@ models can be written with ``nn`` and ``functional`` alone.
 """
 
 from .absent import missing
-from .ops.activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
+from .ops.activation import (
+    elu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    maxout,
+    mish,
+    prelu,
+    relu6,
+    rrelu,
+    silu,
+    softmax,
+    softplus,
+)
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .ops.dropout import dropout, dropout1d, dropout2d
 from .ops.elementwise import relu, sigmoid, tanh
@@ -40,6 +55,7 @@ from .ops.upsample import interpolate
 from .ops.upsample import interpolate_config as _interpolate_config  # noqa: F401  (for nn.Upsample)
 
 __all__ = [
+    "hardsigmoid", "hardswish", "hardtanh", "mish", "relu6", "silu", "softplus",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",

@@ -13,7 +13,7 @@ LAYERS = (
     "Unflatten", "Softmax2d", "Dropout1d", "Dropout2d", "LayerNorm", "GroupNorm", "Upsample",
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "LazyLinear", "LazyConv1d", "LazyConv2d",
     "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
-    "ConstantPad2d", "ZeroPad2d",
+    "ConstantPad2d", "ZeroPad2d", "SiLU", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Mish",
 )
 
 

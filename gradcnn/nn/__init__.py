@@ -14,7 +14,7 @@ from .layers import (
     LazyConvTranspose1d, LazyConvTranspose2d, LazyLinear, Softmax2d, Unflatten, Upsample, UpsamplingBilinear2d,
     UpsamplingNearest2d,
 )
-from .layers import ConstantPad2d, ZeroPad2d
+from .layers import ConstantPad2d, Hardsigmoid, Hardswish, Hardtanh, Mish, ReLU6, SiLU, Softplus, ZeroPad2d
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
     SmoothL1Loss,
@@ -24,7 +24,7 @@ from .module import RemovableHandle, UninitializedBuffer, UninitializedParameter
 from .parallel import SyncBatchNorm  # also binds gradcnn.nn.parallel (DistributedDataParallel)
 
 __all__ = [
-    "ConstantPad2d", "ZeroPad2d",
+    "ConstantPad2d", "ZeroPad2d", "Hardsigmoid", "Hardswish", "Hardtanh", "Mish", "ReLU6", "SiLU", "Softplus",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d",
     "ConvTranspose2d", "Dropout", "ELU", "Embedding", "Flatten", "Identity", "LeakyReLU", "Linear",

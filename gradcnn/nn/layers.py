@@ -26,6 +26,7 @@ from .module import LazyModuleMixin, Module, Parameter, UninitializedBuffer, Uni
 
 __all__ = [
     "Linear", "Identity", "Flatten", "Unflatten", "Embedding", "ConstantPad2d", "ZeroPad2d",
+    "SiLU", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Mish",
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
@@ -539,6 +540,85 @@ class ELU(Module):
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class _Pointwise(Module):
+    """An activation that is one function of ``F`` with settings (and maybe ``inplace``)."""
+
+    _fn = None
+    _settings = ()
+
+    def __init__(self, *args, inplace=False, **kwargs):
+        super().__init__()
+        names = [n for n, _ in self._settings]
+        values = dict(self._settings)
+        for name, value in zip(names, args):
+            values[name] = value
+        for name, value in kwargs.items():
+            if name not in values:
+                raise DTypeError(f"{type(self).__name__}: unexpected argument {name!r}")
+            values[name] = value
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise DTypeError(f"{type(self).__name__}: {name} must be a number, got {value!r}")
+            setattr(self, name, value)
+        self.inplace = bool(inplace)
+
+    def forward(self, input):
+        settings = {n: getattr(self, n) for n, _ in self._settings}
+        if "inplace" in self._fn.__code__.co_varnames[: self._fn.__code__.co_argcount]:
+            settings["inplace"] = self.inplace
+        return type(self)._fn(input, **settings)
+
+    def extra_repr(self):
+        parts = [f"{n}={getattr(self, n)}" for n, _ in self._settings]
+        if self.inplace:
+            parts.append("inplace=True")
+        return ", ".join(parts)
+
+
+class SiLU(_Pointwise):
+    """``x * sigmoid(x)``. Shape: any."""
+
+    _fn = staticmethod(F.silu)
+
+
+class ReLU6(_Pointwise):
+    """``min(max(x, 0), 6)``. Shape: any."""
+
+    _fn = staticmethod(F.relu6)
+
+
+class Hardtanh(_Pointwise):
+    """``x`` clamped to ``[min_val, max_val]``. Shape: any."""
+
+    _fn = staticmethod(F.hardtanh)
+    _settings = (("min_val", -1.0), ("max_val", 1.0))
+
+
+class Hardsigmoid(_Pointwise):
+    """``clamp(x / 6 + 1/2, 0, 1)``. Shape: any."""
+
+    _fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Pointwise):
+    """``x * hardsigmoid(x)``. Shape: any."""
+
+    _fn = staticmethod(F.hardswish)
+
+
+class Softplus(_Pointwise):
+    """``log(1 + exp(beta * x)) / beta``, linear above ``threshold``. Shape: any."""
+
+    _fn = staticmethod(F.softplus)
+    _settings = (("beta", 1.0), ("threshold", 20.0))
+
+
+class Mish(_Pointwise):
+    """``x * tanh(softplus(x))``. Shape: any."""
+
+    _fn = staticmethod(F.mish)
 
 
 class Sigmoid(Module):

@@ -15,11 +15,12 @@ from ..backends import get_array_module
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _dim
 from .dropout import random_uniform
-from .elementwise import _Masked, exp, where
+from .elementwise import _Masked, clamp, exp, log1p, sigmoid, tanh, where
 from .reduction import amax, sum
 from .shape import as_tensor_arg, reshape
 
-__all__ = ["leaky_relu", "prelu", "rrelu", "elu", "softmax", "log_softmax", "maxout"]
+__all__ = ["leaky_relu", "prelu", "rrelu", "elu", "softmax", "log_softmax", "maxout", "silu", "relu6", "hardtanh",
+           "hardsigmoid", "hardswish", "softplus", "mish"]
 
 
 class LeakyRelu(_Masked):
@@ -154,3 +155,81 @@ def maxout(input, pieces, dim=1):
     grouped = reshape(input, input.shape[:d] + (c // pieces, pieces) + input.shape[d + 1 :])
     return amax(grouped, d + 1)
 
+
+# -- smooth and hard variants, composites of primitives (as PyTorch defines them) -----------------
+
+
+def _number(op, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise DTypeError(f"{op}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _maybe_inplace(input, out, inplace, op):
+    return input._assign(out, f"{op}_") if inplace else out
+
+
+def _clipped(x, lo, hi, nan_passes=True):
+    """``x`` clamped to ``[lo, hi]`` with PyTorch's gradient for the hard functions: it passes
+    strictly inside the interval (``clamp``'s passes at the ends too), and at NaN where PyTorch's
+    does (hardtanh and relu6 yes, hardsigmoid no)."""
+    d = x._data
+    inside = ~((d <= lo) | (d >= hi)) if nan_passes else (d > lo) & (d < hi)
+    return where(inside, x, clamp(x, lo, hi).detach())
+
+
+def silu(input, inplace=False):
+    """``input * sigmoid(input)`` (also called swish)."""
+    _float_input(input, "silu")
+    return _maybe_inplace(input, input * sigmoid(input), inplace, "silu")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``input`` clamped to ``[min_val, max_val]``."""
+    _float_input(input, "hardtanh")
+    lo, hi = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    if lo > hi:
+        raise ShapeError(f"hardtanh: min_val ({lo}) must not exceed max_val ({hi})")
+    return _maybe_inplace(input, _clipped(input, lo, hi), inplace, "hardtanh")
+
+
+def relu6(input, inplace=False):
+    """``min(max(input, 0), 6)``."""
+    _float_input(input, "relu6")
+    return _maybe_inplace(input, _clipped(input, 0.0, 6.0), inplace, "relu6")
+
+
+def hardsigmoid(input, inplace=False):
+    """``clamp(input / 6 + 1 / 2, 0, 1)``."""
+    _float_input(input, "hardsigmoid")
+    return _maybe_inplace(input, _clipped(input / 6.0 + 0.5, 0.0, 1.0, nan_passes=False), inplace, "hardsigmoid")
+
+
+def hardswish(input, inplace=False):
+    """``input * hardsigmoid(input)``."""
+    _float_input(input, "hardswish")
+    x = input._data
+    # The quadratic piece (slope x / 3 + 1 / 2), on inputs zeroed outside it so that a NaN there
+    # cannot reach the gradient through the branch not taken.
+    safe = where((x > -3) & (x < 3), input, 0.0)
+    middle = safe * (safe + 3.0) / 6.0
+    # PyTorch's pieces: 0 up to -3 included, the quadratic strictly inside, x from 3 on (and at NaN).
+    out = where(x <= -3, input * 0.0, where(x < 3, middle, input))
+    return _maybe_inplace(input, out, inplace, "hardswish")
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * input)) / beta``, and ``input`` itself where ``beta * input`` exceeds
+    ``threshold`` (PyTorch's switch to the linear function, which also avoids overflow)."""
+    _float_input(input, "softplus")
+    beta, threshold = _number("softplus", "beta", beta), _number("softplus", "threshold", threshold)
+    scaled = input * beta
+    linear = scaled._data > threshold
+    smooth = log1p(exp(where(linear, 0.0, scaled))) / beta
+    return where(linear, input, smooth)
+
+
+def mish(input, inplace=False):
+    """``input * tanh(softplus(input))``."""
+    _float_input(input, "mish")
+    return _maybe_inplace(input, input * tanh(softplus(input)), inplace, "mish")

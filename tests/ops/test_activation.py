@@ -343,3 +343,56 @@ def test_in_place_forms_write_into_their_input_and_keep_the_gradient(fn, kwargs)
     fn(a * 1.0, **kwargs, inplace=True).sum().backward()
     fn(b * 1.0, **kwargs).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy())
+
+
+# -- silu, relu6, hardtanh, hardsigmoid, hardswish, softplus, mish ---------------------------------
+
+_KINKS = (-3.0, -2.0, -1.0, 0.0, 1.0, 3.0, 6.0)
+_SMOOTH_INPUT = [arrays(max_dims=3, max_side=4, min_value=-8, max_value=8, avoid=_KINKS, margin=1e-3)]
+
+test_silu = op_test(F.silu, lambda a: a / (1 + np.exp(-a)), _SMOOTH_INPUT, second_order=True)
+test_relu6 = op_test(F.relu6, lambda a: np.clip(a, 0, 6), _SMOOTH_INPUT)
+test_hardtanh = op_test(lambda x: F.hardtanh(x, -2.0, 1.0), lambda a: np.clip(a, -2, 1), _SMOOTH_INPUT)
+test_hardsigmoid = op_test(F.hardsigmoid, lambda a: np.clip(a / 6 + 0.5, 0, 1), _SMOOTH_INPUT)
+test_hardswish = op_test(F.hardswish, lambda a: a * np.clip(a / 6 + 0.5, 0, 1), _SMOOTH_INPUT)
+test_softplus = op_test(lambda x: F.softplus(x, beta=2.0, threshold=5.0),
+                        lambda a: np.where(2 * a > 5, a, np.log1p(np.exp(2 * a)) / 2),
+                        [arrays(max_dims=3, max_side=4, min_value=-8, max_value=8, avoid=(2.5,), margin=1e-3)])
+test_mish = op_test(F.mish, lambda a: a * np.tanh(np.log1p(np.exp(a))), _SMOOTH_INPUT, second_order=True)
+
+
+@pytest.mark.parametrize("name", ["silu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "softplus", "mish"])
+def test_matches_pytorch_at_kinks_nan_and_far_out(name):
+    torch = pytest.importorskip("torch")
+    x = np.array([-30.0, -8.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 7.0, 25.0, np.nan])
+    ours = gradcnn.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        y = getattr(F, name)(ours)
+        y.sum().backward()
+    ty = getattr(torch.nn.functional, name)(theirs)
+    ty.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12, equal_nan=True)
+    # rtol 1e-7: PyTorch's hardsigmoid gradient uses a float32 1/6 even in float64.
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-7, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("layer, args", [("SiLU", ()), ("ReLU6", ()), ("Hardtanh", (-2.0, 2.0)), ("Hardsigmoid", ()),
+                                         ("Hardswish", ()), ("Softplus", (2.0, 10.0)), ("Mish", ())])
+def test_the_layers_print_and_compute_as_pytorch_does(layer, args):
+    torch = pytest.importorskip("torch")
+    from gradcnn import nn
+
+    ours, theirs = getattr(nn, layer)(*args), getattr(torch.nn, layer)(*args)
+    assert repr(ours) == repr(theirs)
+    x = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(ours(gradcnn.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(DTypeError, match="beta must be a finite number"):
+        F.softplus(gradcnn.ones(2), beta=float("nan"))
+    with pytest.raises(ShapeError, match="min_val .2.0. must not exceed max_val .1.0."):
+        F.hardtanh(gradcnn.ones(2), 2.0, 1.0)
+    with pytest.raises(DTypeError, match="input must be floating"):
+        F.silu(gradcnn.tensor([1, 2]))
