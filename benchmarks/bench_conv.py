@@ -13,8 +13,13 @@ argmax over the windows and a scatter through ``np.add.at``.
 
 Method: before timing a shape, gradcnn's output and gradients are compared with every reference
 (``rtol`` 1e-3, ``atol`` 1e-3 times the reference's largest magnitude) and the run stops if they
-disagree. Then, per workload and library, one warm-up call and the median over ``--repeat`` samples
-(fewer for calls slower than a second); a sample times a loop of enough calls to last ~20 ms.
+disagree. Then, per workload, one warm-up call per library and ``--repeat`` rounds (fewer for calls
+slower than a second); a round takes one sample of each library back to back, the order alternating,
+so that the libraries share the machine's load; a sample times a loop of enough calls to last
+~20 ms, after a quarter of a second idle (the threads the other library left spinning are then
+asleep). Reported: each library's median and the ratio of the medians, with its spread (the lowest
+and highest ratio of one round's samples). ``--no-numpy`` leaves the NumPy reference out of the
+timing (torch is then the only reference).
 
 Hazards (skip with ``--no-hazards``), each shown as a before/after pair:
 
@@ -60,6 +65,9 @@ MIN_SAMPLE_S = 0.02  # a sample loops a call until this long: shorter calls are 
 SLOW_CALL_S = 1.0  # calls slower than this get at most SLOW_REPEAT samples
 SLOW_REPEAT = 3
 RTOL, ATOL_SCALE = 1e-3, 1e-3  # float32 sums over thousands of terms differ in the 4th digit
+# Idle seconds before each sample: threads the previous library left spinning (OpenMP's, OpenBLAS's)
+# would otherwise take a core from the next one.
+SETTLE_S = 0.25
 BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 # name: (N, C, H, W, out_channels, kernel, stride, padding)
@@ -309,11 +317,14 @@ def check_same_result(what, ours, ref, ref_name):
             )
 
 
-def run_bench(kind, name, shape, make, make_ref, libs, repeat):
-    """One result row: check every library against gradcnn, then time each."""
+def run_bench(kind, name, shape, make, make_ref, libs, repeat, numpy_ref=True):
+    """One result row: check every library against gradcnn, then time them, interleaved: round
+    after round one sample of each library (the order alternating), so that all of them run under
+    the same load on a shared machine."""
     data = conv_data(shape) if "conv" in kind else pool_data(shape)
     steps = {lib.name: make(lib, data, shape) for lib in libs}
-    steps["numpy"] = make_ref(data, shape)
+    if numpy_ref or len(steps) == 1:
+        steps["numpy"] = make_ref(data, shape)
     firsts, first_s = {}, {}
     for lib_name, step in steps.items():
         step()  # warm-up: kernel compilation, workspace growth, first-touch page faults
@@ -326,21 +337,32 @@ def run_bench(kind, name, shape, make, make_ref, libs, repeat):
             check_same_result(f"{kind} {name}", firsts["gradcnn"], firsts[ref_name], ref_name)
     del firsts
     row = {"kind": kind, "name": name, "shape": list(shape)}
-    for lib_name, step in steps.items():
-        median, k, samples = measure(step, repeat, first_s[lib_name])
-        row[lib_name] = {"median_ms": median * 1e3, "loop_calls": k, "samples_ms": [t * 1e3 for t in samples]}
+    calls = {lib_name: max(1, math.ceil(MIN_SAMPLE_S / max(t, 1e-9))) for lib_name, t in first_s.items()}
+    if max(first_s.values()) > SLOW_CALL_S:
+        repeat = min(repeat, SLOW_REPEAT)
+    samples = {lib_name: [] for lib_name in steps}
+    order = list(steps)
+    for r in range(repeat):
+        for lib_name in order if r % 2 == 0 else order[::-1]:
+            time.sleep(SETTLE_S)
+            samples[lib_name].append(_loop_time(steps[lib_name], calls[lib_name]) / calls[lib_name])
+    for lib_name, times in samples.items():
+        row[lib_name] = {"median_ms": statistics.median(times) * 1e3, "loop_calls": calls[lib_name],
+                         "samples_ms": [t * 1e3 for t in times]}
     for ref_name in ("torch", "numpy"):
         if ref_name in row:
             row[f"ratio_{ref_name}"] = row["gradcnn"]["median_ms"] / row[ref_name]["median_ms"]
+            rounds = [g / t for g, t in zip(samples["gradcnn"], samples[ref_name])]
+            row[f"ratio_{ref_name}_spread"] = [min(rounds), max(rounds)]
     return row
 
 
-def run(libs, repeat, only):
+def run(libs, repeat, only, numpy_ref=True):
     results = []
     for kind, shapes, make, make_ref in BENCHES:
         for name, shape in shapes.items():
             if only is None or name in only:
-                results.append(run_bench(kind, name, shape, make, make_ref, libs, repeat))
+                results.append(run_bench(kind, name, shape, make, make_ref, libs, repeat, numpy_ref))
     return results
 
 
@@ -704,6 +726,8 @@ def main(argv=None):
     parser.add_argument("--only", metavar="NAME,...", help=f"run only these of: {', '.join(names)}")
     parser.add_argument("--json", metavar="PATH", help="also write every number as JSON to PATH")
     parser.add_argument("--no-hazards", action="store_true", help="skip the hazard demonstrations")
+    parser.add_argument("--no-numpy", action="store_true",
+                        help="time gradcnn against torch only (the NumPy reference still checks results without torch)")
     parser.add_argument("--child", choices=["blas_spin_gradcnn", "blas_spin_prange"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -723,7 +747,7 @@ def main(argv=None):
     env = environment(torch_mod, args.repeat, warmup_s)
     print(format_header(env), flush=True)
     libs = [gradcnn_lib()] + ([ref] if ref is not None else [])
-    results = run(libs, args.repeat, only)
+    results = run(libs, args.repeat, only, numpy_ref=not args.no_numpy)
     for kind, _, _, _ in BENCHES:
         rows = [r for r in results if r["kind"] == kind]
         if rows:

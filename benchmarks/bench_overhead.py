@@ -2,13 +2,16 @@
 
     python benchmarks/bench_overhead.py [--repeat 7] [--json results.json]
 
-The workloads are tiny on purpose (a 1-element add, a 32x64 linear layer, a 64-128-10 MLP step), so
-the time measured is almost all interpreter and bookkeeping cost, not arithmetic. Each workload is
+The workloads are tiny on purpose (a 1-element add, a 32x64 linear layer, ``nn.Linear(8, 8)`` at
+batch 1, a 64-128-10 MLP step), so the time measured is almost all interpreter and bookkeeping cost,
+not arithmetic. Each workload is
 written once against the names both libraries share (``tensor``, ``functional``, ``no_grad``) and
 runs on the same float32 data in both. Without torch the gradcnn timings are printed alone.
 
 Method: for each workload and library, calibrate a loop of K iterations to last about 0.1 s, run it
-once to warm up, then report the median over ``--repeat`` loops of the time per iteration.
+once to warm up, then time ``--repeat`` rounds of one loop per library (interleaved, the order
+alternating) and report each library's median time per iteration, the ratio of the medians and the
+spread of the round-by-round ratios.
 
 Threads are reported, not set. For overhead numbers launch with ``OMP_NUM_THREADS=1``: it pins both
 torch's intra-op pool and NumPy's OpenBLAS (which reads it only when it loads). On small machines
@@ -32,6 +35,7 @@ import gradcnn
 import gradcnn.functional as gF
 
 TARGET_S = 0.1  # wall time of one timed loop: long enough to swamp timer resolution and jitter
+SETTLE_S = 0.25  # idle before each timed loop, so that no thread of the other library still spins
 LR = 1e-3  # small enough that thousands of SGD steps on random data stay finite
 SEED = 0
 # NumPy's BLAS reads its thread count from these when it loads, so they are reported, not set.
@@ -42,7 +46,7 @@ BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def gradcnn_lib():
-    return SimpleNamespace(name="gradcnn", tensor=gradcnn.tensor, F=gF, no_grad=gradcnn.no_grad)
+    return SimpleNamespace(name="gradcnn", tensor=gradcnn.tensor, F=gF, no_grad=gradcnn.no_grad, nn=gradcnn.nn)
 
 
 def torch_lib():
@@ -52,7 +56,7 @@ def torch_lib():
         import torch.nn.functional as tF
     except ImportError:
         return None
-    return SimpleNamespace(name="torch", tensor=torch.tensor, F=tF, no_grad=torch.no_grad)
+    return SimpleNamespace(name="torch", tensor=torch.tensor, F=tF, no_grad=torch.no_grad, nn=torch.nn)
 
 
 # -- data and workloads ---------------------------------------------------------------------------
@@ -77,6 +81,9 @@ def make_data(seed=SEED):
         "b1": uniform((128,), 64),
         "w2": uniform((10, 128), 128),
         "b2": uniform((10,), 128),
+        "x8": rng.standard_normal((1, 8)).astype(np.float32),
+        "w8": uniform((8, 8), 8),
+        "b8": uniform((8,), 8),
     }
 
 
@@ -132,6 +139,21 @@ def linear_fwd_bwd(lib, data):
     return step
 
 
+def linear8_fwd_bwd(lib, data):
+    """``nn.Linear(8, 8)`` at batch 1, forward and backward: nothing but dispatch."""
+    layer = lib.nn.Linear(8, 8)
+    layer.load_state_dict({"weight": lib.tensor(data["w8"]), "bias": lib.tensor(data["b8"])})
+    x = lib.tensor(data["x8"])
+
+    def step():
+        out = layer(x).sum()
+        out.backward()
+        layer.weight.grad = layer.bias.grad = None
+        return out
+
+    return step
+
+
 def mlp_step(lib, data):
     x, y = lib.tensor(data["x"]), lib.tensor(data["y"])
     params = [lib.tensor(data[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2")]
@@ -150,7 +172,7 @@ def mlp_step(lib, data):
     return step
 
 
-WORKLOADS = {f.__name__: f for f in (add1, add1_fwd_bwd, linear_fwd, linear_fwd_bwd, mlp_step)}
+WORKLOADS = {f.__name__: f for f in (add1, add1_fwd_bwd, linear_fwd, linear_fwd_bwd, linear8_fwd_bwd, mlp_step)}
 
 
 # -- timing ---------------------------------------------------------------------------------------
@@ -198,7 +220,9 @@ def check_same_result(name, ours, ref):
 
 
 def run(libs, repeat, target_s=TARGET_S):
-    """One result dict per workload: median microseconds per iteration for each library."""
+    """One result dict per workload: median microseconds per iteration for each library, the
+    libraries' loops interleaved (one of each per round, the order alternating) so that they share
+    the machine's load."""
     data = make_data()
     results = []
     for name, make in WORKLOADS.items():
@@ -206,16 +230,27 @@ def run(libs, repeat, target_s=TARGET_S):
         firsts = {lib_name: step() for lib_name, step in steps.items()}
         if "torch" in firsts:
             check_same_result(name, firsts["gradcnn"], firsts["torch"])
-        row = {"workload": name}
+        loops = {}
         for lib_name, step in steps.items():
-            median, k, samples = measure(step, repeat, target_s)
+            loops[lib_name] = calibrate(step, target_s)
+            _loop_time(step, loops[lib_name])  # warm-up at full length: caches, allocator pools, lazy imports
+        samples = {lib_name: [] for lib_name in steps}
+        order = list(steps)
+        for r in range(repeat):
+            for lib_name in order if r % 2 == 0 else order[::-1]:
+                time.sleep(SETTLE_S)  # the other library's spinning threads go to sleep first
+                samples[lib_name].append(_loop_time(steps[lib_name], loops[lib_name]) / loops[lib_name])
+        row = {"workload": name}
+        for lib_name, times in samples.items():
             row[lib_name] = {
-                "median_us": median * 1e6,
-                "loop_iterations": k,
-                "samples_us": [s * 1e6 for s in samples],
+                "median_us": statistics.median(times) * 1e6,
+                "loop_iterations": loops[lib_name],
+                "samples_us": [s * 1e6 for s in times],
             }
         if "torch" in row:
             row["ratio"] = row["gradcnn"]["median_us"] / row["torch"]["median_us"]
+            rounds = [g / t for g, t in zip(samples["gradcnn"], samples["torch"])]
+            row["ratio_spread"] = [min(rounds), max(rounds)]
         results.append(row)
     return results
 

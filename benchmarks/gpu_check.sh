@@ -6,11 +6,12 @@
 # Needs no network: the project is installed from the working tree without dependencies (pip,
 # editable) or, when that fails, imported from it through PYTHONPATH. Each step writes into $OUT
 # whatever happened to the steps before it, and $OUT/summary.txt lists every step's exit status.
-# The run stays within GPU_CHECK_BUDGET_S seconds (default 450): each step gets its own limit, cut
-# to what is left. At a step's limit it gets SIGINT (pytest then still reports what ran and writes
-# its JUnit file; Python prints where it was), SIGKILL 15 s later.
+# The run stays within GPU_CHECK_BUDGET_S seconds (default 560, under a 600 s command limit): each
+# step gets its own limit, cut to what is left. At a step's limit it gets SIGINT (pytest then still
+# reports what ran and writes its JUnit file; Python prints where it was), SIGKILL 15 s later.
 #
-# Files in $OUT: env.txt (GPU, driver, versions, commit), install.txt, pytest-gpu.txt and
+# Files in $OUT: env.txt (GPU, driver, versions, commit), install.txt, smoke.txt (NVRTC, cuBLAS, one
+# gradcnn op: a broken environment stops the run there), pytest-gpu.txt and
 # gpu-junit.xml (pytest -m gpu), bench-gpu.txt and bench_gpu.json (benchmarks/bench_gpu.py --algorithms --train),
 # summary.txt. Exit status: 0 when every step passed, 1 otherwise.
 #
@@ -22,7 +23,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 OUT=${OUT:-$(mktemp -d /tmp/gpu-check.XXXXXX)}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 1
 PY=${PYTHON:-$(command -v python || command -v python3)}
-BUDGET_S=${GPU_CHECK_BUDGET_S:-450}
+BUDGET_S=${GPU_CHECK_BUDGET_S:-560}
 MARGIN_S=20  # kept back at every step for the kill grace period and the summary
 export PYTHONUNBUFFERED=1 PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 START=$SECONDS
@@ -39,7 +40,7 @@ limit() {
 # record NAME STATUS SECONDS NOTE: one line of the summary; a nonzero status marks the run failed.
 record() {
     ROWS+=("$(printf '%-8s %-7s %5ss  %s' "$1" "$2" "$3" "$4")")
-    if [[ $2 != 0 ]]; then FAILED+=("$1"); fi
+    if [[ $2 != 0 && $2 != not-run ]]; then FAILED+=("$1"); fi
 }
 
 # run_step NAME LIMIT_S LOG COMMAND...: run COMMAND under its limit, output shown and kept in LOG;
@@ -134,24 +135,65 @@ if [[ $pip_rc == 0 ]]; then how="editable install"; else how="pip install: $pip_
 echo "$how; pytest plugin ${PYTEST_PLUGIN[*]:-from its entry point}" >>"$OUT/install.txt"
 record install $import_rc $((SECONDS - began)) "$how; import gradcnn status $import_rc (install.txt)"
 
-# -- 3. the GPU tests --------------------------------------------------------------------------------
+# -- 3. smoke: is there a GPU that CuPy can compile for and multiply on? ----------------------------
+# One RawModule (NVRTC), one launch, one cupy.matmul (cuBLAS), a gradcnn op on the device: a broken
+# environment is reported as such here, in a few seconds, and the long steps are skipped.
+run_step smoke 90 "$OUT/smoke.txt" "$PY" -c '
+import time
+t0 = time.perf_counter()
+import cupy
+rt = cupy.cuda.runtime
+print(f"cupy {cupy.__version__}: {rt.getDeviceCount()} device(s); runtime {rt.runtimeGetVersion()}, "
+      f"driver {rt.driverGetVersion()}")
+mod = cupy.RawModule(code="extern \"C\" __global__ void twice(float* x, int n) {"
+                          " int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) x[i] *= 2.0f; }")
+x = cupy.arange(1000, dtype=cupy.float32)
+mod.get_function("twice")((4,), (256,), (x, cupy.int32(1000)))
+assert float(x[999].get()) == 1998.0, "the RawKernel computed a wrong value"
+print(f"NVRTC: one RawModule compiled and launched ({time.perf_counter() - t0:.1f} s so far)")
+a = cupy.ones((256, 128), dtype=cupy.float32)
+assert float((a @ a.T)[0, 0].get()) == 128.0, "cupy.matmul computed a wrong value"
+print(f"cuBLAS: one cupy.matmul ({time.perf_counter() - t0:.1f} s so far)")
+import gradcnn
+import gradcnn.functional as F
+y = F.conv2d(gradcnn.ones(1, 1, 5, 5, device="cuda"), gradcnn.ones(1, 1, 3, 3, device="cuda"))
+assert float(y.sum().item()) == 81.0, "conv2d on the GPU computed a wrong value"
+print(f"gradcnn: conv2d on the GPU ({time.perf_counter() - t0:.1f} s in all)")
+'
+record smoke "$STEP_RC" "$STEP_S" "NVRTC, cuBLAS and one gradcnn op (smoke.txt)"
+if [[ $STEP_RC != 0 ]]; then
+    echo "== the GPU environment is broken (smoke.txt): tests and benchmark not run" | tee -a "$OUT/smoke.txt"
+    SKIP_GPU=1
+fi
+
+# -- 4. the GPU tests --------------------------------------------------------------------------------
+# A cold CuPy kernel cache compiles every elementwise kernel on first use: the limit leaves room for
+# that on a first run; pytest writes its report as it goes, and its JUnit file even when stopped.
 export GRADCNN_HYPOTHESIS_PROFILE=ci
-run_step pytest 210 "$OUT/pytest-gpu.txt" \
+if [[ -n ${SKIP_GPU:-} ]]; then
+    record pytest not-run 0 "not run: the smoke step failed"
+else
+run_step pytest 270 "$OUT/pytest-gpu.txt" \
     "$PY" -m pytest -m gpu -q -rs "${PYTEST_PLUGIN[@]}" --junitxml="$OUT/gpu-junit.xml" tests
 # pytest's last line counts passed / failed / skipped tests: skips on a GPU machine are findings too.
 counts=$(grep -E '^(=+ )?[0-9]+ (passed|failed|skipped|errors?|deselected)|no tests ran' "$OUT/pytest-gpu.txt" |
     tail -n 1)
 if [[ $STEP_RC == 5 ]]; then counts="no test collected; $counts"; fi
 record pytest "$STEP_RC" "$STEP_S" "${counts:-no result line} (pytest-gpu.txt, gpu-junit.xml)"
+fi
 
-# -- 4. the GPU benchmark ----------------------------------------------------------------------------
+# -- 5. the GPU benchmark ----------------------------------------------------------------------------
 # A CuPy kernel cache of its own, empty: the benchmark's "first call" times then include compiling
 # the RawKernels, as a user's first run does (the tests above compiled them into the default cache).
+if [[ -n ${SKIP_GPU:-} ]]; then
+    record bench not-run 0 "not run: the smoke step failed"
+else
 bench_cache=$(mktemp -d /tmp/gpu-check-cupy-cache.XXXXXX)
-run_step bench 180 "$OUT/bench-gpu.txt" \
+run_step bench 150 "$OUT/bench-gpu.txt" \
     env CUPY_CACHE_DIR="$bench_cache" "$PY" benchmarks/bench_gpu.py --algorithms --train --out "$OUT/bench_gpu.json"
 record bench "$STEP_RC" "$STEP_S" "bench-gpu.txt, bench_gpu.json"
 rm -rf "$bench_cache"
+fi
 
 # -- summary -----------------------------------------------------------------------------------------
 {

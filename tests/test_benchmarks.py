@@ -61,7 +61,7 @@ def test_model_bench_runs_lenet5_once():
     spec = importlib.util.spec_from_file_location("bench_models", SCRIPT.with_name("bench_models.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    rows = bench.run(["lenet5"], repeat=1)
+    rows = bench.run(["lenet5"], rounds=1, sample_s=0.01)
     assert [row["model"] for row in rows] == ["lenet5"] and rows[0]["gradcnn_ms"] > 0
     if rows[0]["torch_ms"] is not None:  # the twin computes the same function from the same weights
         assert rows[0]["max_diff"] < 1e-4

@@ -3,12 +3,17 @@ and the kernels module, imported (and Numba with it) on first use.
 
 **One owner of the threads.** Convolution is im2col + GEMM, done chunk by chunk over the batch: a
 worker turns a few samples into a column matrix small enough to stay in cache, multiplies it with
-single-threaded BLAS, and writes its slice of the output. gradcnn's own thread pool runs the chunks;
-BLAS is held to one thread meanwhile (through threadpoolctl) and the Numba kernels are serial, so no
-two thread pools ever compete for the cores. Two costs measured on 2-core machines disappear with it:
-a Numba parallel kernel started right after a multi-threaded GEMM paid a flat ~8 ms while OpenBLAS's
-threads spun, and a whole-batch column matrix (231 MB for a VGG layer) cost more to page-fault than to
-fill. Column matrices live in per-thread workspaces that are reused from call to call.
+single-threaded BLAS, and writes its slice of the output. gradcnn's own thread pool runs the chunks
+(a batch with 2 MB of work or more is cut into two chunks at least, so that two threads share it);
+BLAS is held to one thread meanwhile, even for one chunk (through threadpoolctl), and the Numba
+kernels are serial, so no two thread pools ever compete for the cores: OpenBLAS's idle threads spin
+for a long while after a multi-threaded call, and took a core from the workers when BLAS ran a
+one-chunk convolution on its own threads. One-pass kernels (activations, batch norm, optimizer
+updates) split large arrays between the workers (:func:`over_range`). Two costs measured on 2-core
+machines disappear with this design: a Numba parallel kernel started right after a multi-threaded
+GEMM paid a flat ~8 ms while OpenBLAS's threads spun, and a whole-batch column matrix (231 MB for a
+VGG layer) cost more to page-fault than to fill. Column matrices live in per-thread workspaces that
+are reused from call to call.
 
 ``GRADCNN_NUM_THREADS`` sets the pool size (default: the number of CPUs).
 """
@@ -27,9 +32,9 @@ __all__ = ["num_threads", "set_num_threads", "workspace", "release_workspace", "
 CHUNK_BYTES = 4 << 20
 #: A batch with at least this many bytes of work is cut into two chunks or more, even when one
 #: would fit in CHUNK_BYTES, so that two threads share it (a thread's dispatch costs ~0.1 ms).
-SPLIT_BYTES = 1 << 20
+SPLIT_BYTES = 2 << 20
 #: Below this many bytes of work a call runs inline: dispatching to the pool would cost more.
-INLINE_BYTES = 1 << 20
+INLINE_BYTES = 2 << 20
 #: Elements per thread below which a one-pass kernel (an activation, an optimizer update, a batch
 #: norm) runs in the calling thread alone.
 PARALLEL_ITEMS = 1 << 18
