@@ -16,8 +16,8 @@ Method: before timing a shape, gradcnn's output and gradients are compared with 
 disagree. Then, per workload, one warm-up call per library and ``--repeat`` rounds (fewer for calls
 slower than a second); a round takes one sample of each library back to back, the order alternating,
 so that the libraries share the machine's load; a sample times a loop of enough calls to last
-~20 ms, after a quarter of a second idle (the threads the other library left spinning are then
-asleep). Reported: each library's median and the ratio of the medians, with its spread (the lowest
+~0.2 s, after a quarter of a second idle (the threads the other library left spinning are then
+asleep) and one untimed call (which wakes the library's own). Reported: each library's median and the ratio of the medians, with its spread (the lowest
 and highest ratio of one round's samples). ``--no-numpy`` leaves the NumPy reference out of the
 timing (torch is then the only reference).
 
@@ -61,7 +61,9 @@ from gradcnn.backends import cpu
 from gradcnn.backends.cpu import threads as cpu_threads
 
 SEED = 0
-MIN_SAMPLE_S = 0.02  # a sample loops a call until this long: shorter calls are swamped by timer jitter
+# A sample loops a call until this long: shorter calls are swamped by timer jitter, and the first
+# calls after an idle spell pay for waking the cores (the sample is a steady state, as training is).
+MIN_SAMPLE_S = 0.2
 SLOW_CALL_S = 1.0  # calls slower than this get at most SLOW_REPEAT samples
 SLOW_REPEAT = 3
 RTOL, ATOL_SCALE = 1e-3, 1e-3  # float32 sums over thousands of terms differ in the 4th digit
@@ -345,6 +347,7 @@ def run_bench(kind, name, shape, make, make_ref, libs, repeat, numpy_ref=True):
     for r in range(repeat):
         for lib_name in order if r % 2 == 0 else order[::-1]:
             time.sleep(SETTLE_S)
+            steps[lib_name]()  # untimed: wakes this library's own threads after the idle time
             samples[lib_name].append(_loop_time(steps[lib_name], calls[lib_name]) / calls[lib_name])
     for lib_name, times in samples.items():
         row[lib_name] = {"median_ms": statistics.median(times) * 1e3, "loop_calls": calls[lib_name],

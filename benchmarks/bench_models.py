@@ -28,7 +28,7 @@ drifted from the gradcnn architecture is seen at once.
 Method: two warm-up steps per library, then ``--rounds`` rounds; a round times one sample of each
 library back to back (the order alternates from round to round), a sample being enough steps to
 last ``--sample-s`` (at least one), after a quarter of a second of idleness (so that the threads
-the other library left spinning are asleep). On a shared machine the load changes from second to
+the other library left spinning are asleep) and one untimed step (which wakes the library's own). On a shared machine the load changes from second to
 second; interleaving puts both libraries under the same load. Reported: each library's median step time
 and their ratio (gradcnn over torch: how many times longer gradcnn takes), with the ratio's spread
 as the lowest and highest ratio of the round-by-round samples. Threads are reported, not set,
@@ -347,6 +347,7 @@ def interleaved(steps, rounds, sample_s, settle_s=SETTLE_S):
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
             time.sleep(settle_s)
+            steps[name]()  # untimed: wakes this library's own threads after the idle time
             samples[name].append(_sample(steps[name], calls[name]))
     return samples
 

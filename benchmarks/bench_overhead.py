@@ -239,6 +239,7 @@ def run(libs, repeat, target_s=TARGET_S):
         for r in range(repeat):
             for lib_name in order if r % 2 == 0 else order[::-1]:
                 time.sleep(SETTLE_S)  # the other library's spinning threads go to sleep first
+                _loop_time(steps[lib_name], 10)  # untimed: wakes this library's own threads
                 samples[lib_name].append(_loop_time(steps[lib_name], loops[lib_name]) / loops[lib_name])
         row = {"workload": name}
         for lib_name, times in samples.items():
