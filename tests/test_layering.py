@@ -13,10 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "gradcnn"
 
-_BASE = {"errors", "absent"}
+_BASE = {"errors", "absent", "arguments"}
 ALLOWED = {
     "errors": set(),
     "absent": set(),
+    "arguments": {"errors"},
     "version": set(),
     "hookspecs": set(),
     "geometry": _BASE,

@@ -16,10 +16,10 @@ the tape.
 """
 
 import math
-import numbers
 
 import numpy as np
 
+from ..arguments import flag, number
 from ..autograd.tape import enable_grad, no_grad
 from ..backends import get_array_module, to_device
 from ..errors import AutogradError, DTypeError, ShapeError
@@ -45,26 +45,13 @@ def _to_numpy(value):
 
 
 def check_range(op, name, value, low, high=None, *, high_open=False):
-    """``value`` as a Python number, after raising DTypeError unless it is a real number (a NumPy
-    scalar too, not a bool) and ShapeError unless it is finite, ``low <= value`` and ``value < high``
-    (``high_open``) or ``<= high``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise DTypeError(f"{op}: {name} must be a number, got {value!r} ({type(value).__name__})")
-    value = int(value) if isinstance(value, numbers.Integral) else float(value)
-    if not math.isfinite(value):
-        raise ShapeError(f"{op}: {name} must be a finite number, got {name}={value}")
-    if value < low or (high is not None and (value >= high if high_open else value > high)):
-        bound = "" if high is None else f" and {'<' if high_open else '<='} {high}"
-        raise ShapeError(f"{op}: {name} must be >= {low}{bound}, got {name}={value}")
-    return value
+    """``value`` as a Python number, finite and in range (see :func:`gradcnn.arguments.number`)."""
+    return number(op, name, value, low, high, high_open=high_open)
 
 
 def check_flag(op, name, value, allow_none=False):
     """Raise DTypeError unless ``value`` is a bool (or None, with ``allow_none``)."""
-    if isinstance(value, (bool, np.bool_)) or (allow_none and value is None):
-        return None if value is None else bool(value)
-    kind = "a bool or None" if allow_none else "a bool"
-    raise DTypeError(f"{op}: {name} must be {kind}, got {value!r} ({type(value).__name__})")
+    return flag(op, name, value, allow_none)
 
 
 def check_betas(op, betas):
