@@ -58,7 +58,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 import gradcnn
 import gradcnn.functional as gF
 from gradcnn.backends import cpu
-from gradcnn.backends.cpu import threads as cpu_threads
 
 SEED = 0
 # A sample loops a call until this long: shorter calls are swamped by timer jitter, and the first
@@ -485,6 +484,8 @@ def hazard_workspace(repeat):
     n, c, h, _, o, k, s, p = CONV_SHAPES[BUFFER_SHAPE]
     x = np.random.default_rng(SEED).standard_normal((n, c, h, h)).astype(np.float32)
     ho = (h + 2 * p - k) // s + 1
+    from gradcnn.backends.cpu import threads as cpu_threads  # here: older versions lack the module
+
     kernels = cpu_threads._k()
     reused = np.empty((c * k * k, n * ho * ho), np.float32)
 

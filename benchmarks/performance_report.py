@@ -1,7 +1,7 @@
 """Regenerate docs/performance.md: every workload of the performance targets, run several times.
 
-    python benchmarks/performance_report.py [--runs 3] [--before PATH] [--out docs/performance.md]
-                                            [--keep DIR]
+    python benchmarks/performance_report.py [--runs 3] [--before PATH [--before-runs N]]
+                                            [--out docs/performance.md] [--keep DIR]
 
 Runs the benchmark scripts of this directory -- bench_models.py, bench_conv.py (no hazards; torch
 as the reference), bench_overhead.py, train_fashion_mnist.py (``--synthetic`` when the data is
@@ -251,7 +251,9 @@ def render(after, before, runs_done, notes, started, finished):
         "",
     ]
     if before:
-        lines += ["| workload | target | before | after | target met |", "|---|---|---|---|---|"]
+        n_before = max((v["n"] for v in before.values()), default=0)
+        lines += [f"| workload | target | before ({n_before} run{'s' if n_before != 1 else ''}) | after "
+                  f"({runs_done} runs) | target met |", "|---|---|---|---|---|"]
         for label in labels:
             a, b = after.get(label), before.get(label)
             s = a or b
@@ -272,6 +274,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", metavar="PATH", help="a copy of the package to measure too (goes first on PYTHONPATH)")
+    parser.add_argument("--before-runs", type=int, metavar="N",
+                        help="runs of --before (default: --runs); its first N runs alternate with this one's")
     parser.add_argument("--after", metavar="PATH", default=ROOT,
                         help="the package to measure (default: this working tree)")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "performance.md"))
@@ -295,7 +299,7 @@ def main(argv=None):
         after_runs, before_runs = [], []
         for i in range(args.runs):
             print(f"run {i + 1} of {args.runs}", flush=True)
-            if args.before:
+            if args.before and i < (args.runs if args.before_runs is None else args.before_runs):
                 before_runs.append(one_run(os.path.abspath(args.before), workdir, f"before{i + 1}"))
             after_runs.append(one_run(os.path.abspath(args.after), workdir, f"after{i + 1}"))
         finished = datetime.datetime.now(datetime.timezone.utc)
