@@ -7,6 +7,8 @@ these names stops with an AttributeError saying so and pointing at the nearest g
 instead of a bare "has no attribute". docs/porting.md lists the same table (a test keeps the two in
 step)."""
 
+from .errors import MissingNameError
+
 __all__ = ["ABSENT", "missing"]
 
 _RNN = "gradcnn is a library for convolutional networks; for sequences use Conv1d over time"
@@ -99,12 +101,12 @@ ABSENT["gradcnn.nn.functional"] = ABSENT["gradcnn.functional"]
 
 
 def missing(module, name):
-    """The AttributeError for ``module.name``: PyTorch has it, gradcnn does not (with what to use
+    """The AttributeError (a :class:`~gradcnn.errors.MissingNameError`) for ``module.name``: PyTorch has it, gradcnn does not (with what to use
     instead), or neither does."""
     reason = ABSENT.get(module, {}).get(name)
     if reason is not None:
-        return AttributeError(
+        return MissingNameError(
             f"module {module!r} has no attribute {name!r}: PyTorch's {name} is not provided by gradcnn; "
             f"{reason} (see docs/porting.md)"
         )
-    return AttributeError(f"module {module!r} has no attribute {name!r}")
+    return MissingNameError(f"module {module!r} has no attribute {name!r}")

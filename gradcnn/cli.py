@@ -41,21 +41,27 @@ def positive_float(text):
     return value
 
 
+def usage_error(parser, message):
+    """Exit with status 2 after one line on stderr, ``gradcnn: error: message`` (the usage would not
+    help: the arguments parsed; what they name is wrong)."""
+    parser.exit(2, f"gradcnn: error: {message}\n")
+
+
 def writable_directory(parser, path):
     """``path`` as a directory this process can write into (made if missing), or a usage error
-    (exit 2) through ``parser`` naming what is wrong with it."""
+    (exit 2, one line) naming what is wrong with it."""
     import os
     import pathlib
 
     out = pathlib.Path(path)
     if out.exists() and not out.is_dir():
-        parser.error(f"--out {path}: is a file, not a directory")
+        usage_error(parser, f"--out {path}: is a file, not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        parser.error(f"--out {path}: cannot create the directory ({exc.strerror})")
+        usage_error(parser, f"--out {path}: cannot create the directory ({exc.strerror})")
     if not os.access(out, os.W_OK | os.X_OK):
-        parser.error(f"--out {path}: the directory is not writable")
+        usage_error(parser, f"--out {path}: the directory is not writable")
     return out
 
 
@@ -76,13 +82,20 @@ def main(argv=None):
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse: --help and --version exit 0, a usage error 2
             return exc.code
-        if not hasattr(args, "func"):
-            parser.print_help(sys.stderr)
-            return 2
         try:
+            if not hasattr(args, "func"):
+                parser.error("a command is required (gradcnn --help lists them)")
             return args.func(args) or 0
         except SystemExit as exc:  # a command's own usage error (parser.error): one line, status 2
             return exc.code
-    except GradcnnError as exc:
-        print(f"gradcnn: error: {exc}", file=sys.stderr)
+    except (GradcnnError, OSError) as exc:  # a file that cannot be written, say: the user's to fix
+        print(f"gradcnn: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _one_line(exc):
+    """The message of ``exc`` on one line (a message with advice on further lines is joined)."""
+    if isinstance(exc, OSError) and not isinstance(exc, GradcnnError) and exc.strerror:
+        where = f" {exc.filename!r}" if exc.filename else ""
+        return f"{exc.strerror}:{where}"
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())

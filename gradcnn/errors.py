@@ -20,6 +20,7 @@ __all__ = [
     "PluginError",
     "PluginWarning",
     "UnknownNameError",
+    "MissingNameError",
     "CheckpointError",
     "DatasetError",
     "GradcheckError",
@@ -76,6 +77,11 @@ class UnknownNameError(GradcnnError, KeyError):
 
     def __str__(self):  # KeyError would show the message in quotes
         return str(self.args[0]) if self.args else ""
+
+
+class MissingNameError(GradcnnError, AttributeError):
+    """A module of gradcnn has no such attribute (``gradcnn.nn.GELU``): PyTorch's name is absent
+    here (the message says what to use), or neither library has it."""
 
 
 class CheckpointError(GradcnnError, OSError):

@@ -35,6 +35,7 @@ import os
 
 import numpy as np
 
+from .arguments import integer
 from .errors import DTypeError, OutOfMemoryError, ShapeError
 
 __all__ = [
@@ -155,8 +156,8 @@ def conv_args(op, n, kernel_size, stride=1, padding=0, dilation=1, *, output_pad
     stride = int_tuple(op, "stride", stride, n, minimum=1)
     if isinstance(padding, str):
         if transposed:
-            raise ShapeError(
-                f"{op}: padding must be an int or a tuple (string padding is for conv{n}d), got {padding!r}"
+            raise DTypeError(
+                f"{op}: padding must be an int or a tuple of ints (string padding is for conv{n}d), got {padding!r}"
             )
         if padding not in PADDING_MODES:
             raise ShapeError(f"{op}: padding {padding!r} is not one of {PADDING_MODES} (or an int or tuple)")
@@ -190,14 +191,16 @@ def pool_args(op, n, kernel_size, stride=None, padding=0, dilation=1):
     return kernel, stride, padding, dilation
 
 
-def adaptive_output_size(op, output_size, n):
-    """``output_size`` of an adaptive pool over ``n`` spatial dims: a tuple of positive ints, where a
-    ``None`` entry (keep that input size) stays ``None``."""
-    if not isinstance(output_size, (tuple, list)) or all(v is not None for v in output_size):
-        return int_tuple(op, "output_size", output_size, n, minimum=1)
+def adaptive_output_size(op, output_size, n, allow_none=True):
+    """``output_size`` of an adaptive pool over ``n`` spatial dims: a tuple of non-negative ints (0
+    gives an empty output, as in PyTorch), where a ``None`` entry (keep that input size) stays
+    ``None`` when ``allow_none``."""
+    if not allow_none or not isinstance(output_size, (tuple, list)) or all(v is not None for v in output_size):
+        return int_tuple(op, "output_size", output_size, n, minimum=0)
     if len(output_size) != n:
         raise _wrong_length(op, "output_size", output_size, n)
-    return tuple(None if v is None else positive_int(op, f"output_size[{i}]", v) for i, v in enumerate(output_size))
+    return tuple(None if v is None else integer(op, f"output_size[{i}]", v, minimum=0)
+                 for i, v in enumerate(output_size))
 
 
 def adaptive_windows(size, out):

@@ -198,6 +198,7 @@ class _Commands:
     def add_parser(self, name, **kwargs):
         """Like argparse's ``subparsers.add_parser(name, help=..., **kwargs)``."""
         options = {key: value for key, value in kwargs.items() if key not in ("help", "aliases")}
+        options.setdefault("prog", f"gradcnn {name}")  # its type errors name the command
         staged = argparse.ArgumentParser(add_help=False, **options)
         self._register(name, lambda subparsers: subparsers.add_parser(name, parents=[staged], **kwargs))
         return staged

@@ -11,6 +11,8 @@ so a seed makes a GPU run reproducible; it does not give the masks a CPU run dra
 
 import numpy as np
 
+from .errors import DeviceError, DTypeError
+
 __all__ = ["manual_seed", "seed", "generator", "get_rng_state", "set_rng_state", "Generator",
            "numpy_generator_of", "initial_seed", "device_generator"]
 
@@ -24,8 +26,6 @@ def manual_seed(seed):
     """Re-seed the generator; returns it."""
     global _generator
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        from .errors import DTypeError
-
         raise DTypeError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
     global _initial_seed, _generation
     _generator = np.random.default_rng(int(seed))
@@ -80,8 +80,6 @@ class Generator:
 
     def __init__(self, device="cpu"):
         if str(device) != "cpu":
-            from .errors import DeviceError
-
             raise DeviceError(f"Generator: only 'cpu' generators exist (random numbers are drawn on the "
                               f"CPU for every device), got device={device!r}")
         self.device = device
@@ -90,8 +88,6 @@ class Generator:
 
     def manual_seed(self, seed):
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            from .errors import DTypeError
-
             raise DTypeError(f"Generator.manual_seed: seed must be an int, got {seed!r}")
         self._seed = int(seed) % (2**64)
         self._rng = np.random.default_rng(self._seed)
@@ -121,6 +117,4 @@ def numpy_generator_of(gen):
         return gen._rng
     if isinstance(gen, np.random.Generator):
         return gen
-    from .errors import DTypeError
-
     raise DTypeError(f"generator must be a gradcnn.Generator, got {type(gen).__name__}")

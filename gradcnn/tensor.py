@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .arguments import flag
 from .autograd import tape
 from .autograd.function import Function, register_tensor_class
 from .backends import device, device_of, get_array_module, is_array, is_cuda_array, parse_device, to_device
@@ -102,14 +103,15 @@ class Tensor:
     friends; ``Tensor(data)`` is the same as ``gradcnn.tensor(data)``.
     """
 
-    __slots__ = ("_data", "grad", "_requires_grad", "_node", "_version", "_is_view", "__weakref__")
+    __slots__ = ("_data", "_grad", "_requires_grad", "_node", "_version", "_is_view", "__weakref__")
     # NumPy defers to our reflected operators: ``ndarray + Tensor`` calls ``Tensor.__radd__``.
     __array_ufunc__ = None
 
     def __init__(self, data: object, *, dtype: object = None, device: str | None = None,
                  requires_grad: bool = False) -> None:
+        requires_grad = flag("tensor", "requires_grad", requires_grad)
         self._data = as_array(data, dtype, device)
-        self.grad = None
+        self._grad = None
         self._requires_grad = False
         self._node = None
         self._version = _Version()
@@ -124,7 +126,7 @@ class Tensor:
         if type(data) is not np.ndarray and not is_cuda_array(data):
             data = np.asarray(data)
         t._data = data
-        t.grad = None
+        t._grad = None
         t._requires_grad = node is not None
         t._node = node
         t._version = _Version() if version is None else version
@@ -155,19 +157,40 @@ class Tensor:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, flag):
-        flag = bool(flag)
-        if flag and not is_floating(self._data.dtype):
+    def requires_grad(self, value):
+        value = flag("requires_grad", "requires_grad", value)
+        if value and not is_floating(self._data.dtype):
             raise DTypeError(
                 f"requires_grad: only floating tensors can require gradients, this one is "
                 f"{self._data.dtype.name} with shape {self.shape}"
             )
-        if self._node is not None and not flag:
+        if self._node is not None and not value:
             raise AutogradError(
                 "requires_grad: only leaf tensors can change requires_grad; "
                 "use detach() for a non-leaf"
             )
-        self._requires_grad = flag
+        self._requires_grad = value
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()``; ``None`` until then. An assigned gradient
+        must be a Tensor (or None) of this tensor's shape, dtype and device, as in PyTorch."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise DTypeError(f"grad: the assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise ShapeError(f"grad: cannot assign a gradient of shape {value.shape} to a tensor of "
+                                 f"shape {self.shape}; they must have the same shape")
+            if value._data.dtype != self._data.dtype:
+                raise DTypeError(f"grad: cannot assign a gradient of dtype {value.dtype.name} to a tensor of "
+                                 f"dtype {self.dtype.name}; convert it with .to({self.dtype.name})")
+            if type(value._data) is not type(self._data) and value.device != self.device:
+                raise DeviceError(f"grad: cannot assign a gradient on {value.device} to a tensor on {self.device}")
+        self._grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return ``self``."""
@@ -183,15 +206,17 @@ class Tensor:
         """The tape node that made this tensor, or ``None`` for a leaf."""
         return tape.node_of(self._node)
 
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
-        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Tensor | list[Tensor] | None = None) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on
+        (of ``inputs`` only, when given).
 
         ``gradient`` is required for a tensor with more than one element (the vector of a
-        vector-Jacobian product). The graph is freed afterwards unless ``retain_graph=True``;
-        ``create_graph=True`` records the backward pass itself, for higher derivatives.
+        vector-Jacobian product). The graph is freed afterwards unless ``retain_graph=True``
+        (its default is ``create_graph``); ``create_graph=True`` records the backward pass itself,
+        for higher derivatives.
         """
-        tape.backward(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+        tape.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> tape.RemovableHandle:
         """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed; a
@@ -275,8 +300,14 @@ class Tensor:
 
     def __len__(self):
         if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise DTypeError("len: len() of a 0-d tensor (shape ()); use .item() or .numel()")
         return self._data.shape[0]
+
+    def __iter__(self):
+        """The sub-tensors along dim 0, as PyTorch iterates (``self[0]``, ``self[1]``, ...)."""
+        if self._data.ndim == 0:
+            raise DTypeError("iter: iteration over a 0-d tensor (shape ()); use .item()")
+        return (self[i] for i in range(self._data.shape[0]))
 
     # -- conversion -------------------------------------------------------------------------
 
@@ -345,11 +376,22 @@ class Tensor:
                 "place while grad mode is on; wrap the update in gradcnn.no_grad()"
             )
         if self._is_view:
+            base = "a leaf tensor" if _views_a_leaf(self) else "a tensor"
             raise AutogradError(
-                f"{op}: in-place change of a view (shape {self.shape}) of a tensor that requires "
+                f"{op}: in-place change of a view (shape {self.shape}) of {base} that requires "
                 "grad is not supported; use an out-of-place op"
             )
         return True
+
+    def _inplace(self, op, fn, *args, **kwargs):
+        """``self`` overwritten by ``fn(self, *args, **kwargs)``: the in-place form of an op. When
+        the change is recorded, ``fn`` reads a copy of the values: its backward may need them after
+        they are overwritten (``x.sin_()`` saves the old ``x``), as PyTorch saves the original."""
+        source = self
+        if tape._state.grad_enabled and (self._requires_grad or _any_requires_grad(args, kwargs)):
+            self._check_inplace(op, True)
+            source = Tensor._make(self._data.copy(), self._node)
+        return self._assign(fn(source, *args, **kwargs), op)
 
     def _assign(self, result, op):
         """Make ``self`` hold ``result`` (same shape): the tail of every in-place op."""
@@ -358,6 +400,11 @@ class Tensor:
             raise ShapeError(
                 f"{op}: the result has shape {result.shape} but the tensor changed in place has "
                 f"shape {self.shape}; in-place ops cannot broadcast the tensor they change"
+            )
+        if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise DTypeError(
+                f"{op}: the result has dtype {result.dtype.name}, which cannot be cast to the dtype "
+                f"{self.dtype.name} of the tensor changed in place; convert the tensor first"
             )
         get_array_module(self._data).copyto(self._data, result._data, casting="same_kind")
         self._version.value += 1
@@ -372,16 +419,16 @@ class Tensor:
         return self
 
     def add_(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
-        return self._assign(self + (other if alpha == 1 else other * alpha), "add_")
+        return self._inplace("add_", Tensor.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
-        return self._assign(self - (other if alpha == 1 else other * alpha), "sub_")
+        return self._inplace("sub_", Tensor.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Tensor | float) -> Tensor:
-        return self._assign(self * other, "mul_")
+        return self._inplace("mul_", Tensor.mul, other)
 
     def div_(self, other: Tensor | float) -> Tensor:
-        return self._assign(self / other, "div_")
+        return self._inplace("div_", Tensor.div, other)
 
     # ``w -= lr * w.grad`` changes ``w`` in place, as in PyTorch (Python's fallback would rebind
     # the name to a new tensor and leave the parameter unchanged).
@@ -391,7 +438,7 @@ class Tensor:
     __itruediv__ = div_
 
     def clamp_(self, min=None, max=None):
-        return self._assign(self.clamp(min, max), "clamp_")
+        return self._inplace("clamp_", Tensor.clamp, min, max)
 
     def fill_(self, value: float) -> Tensor:
         """Set every element to ``value`` in place; on a tensor in the graph the gradient that
@@ -520,6 +567,21 @@ def _add_suffixes(text, suffixes, indent):
 
 
 _retaining = set()  # ids of the non-leaf tensors that retain their gradient
+
+
+def _any_requires_grad(args, kwargs):
+    return any(isinstance(a, Tensor) and a._requires_grad for a in (*args, *kwargs.values()))
+
+
+def _views_a_leaf(view):
+    """Whether ``view`` (a tensor made by view ops) looks into a leaf that requires grad."""
+    node = tape.node_of(view._node)
+    while node is not None and node.fn.is_view and node.edges:
+        edge = node.edges[0]
+        if type(edge) is not tape.Node and type(edge) is not tape.OutputRef:
+            return edge is not None
+        node = tape.node_of(edge)
+    return False
 
 
 class _Overwritten(Function):

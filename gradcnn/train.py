@@ -25,8 +25,10 @@ import numpy as np
 
 from . import distributed as dist
 from . import random as _random
+from .arguments import integer
 from .autograd.tape import no_grad
 from .backends import parse_device, to_device
+from .errors import CheckpointError
 from .nn.parallel import DistributedDataParallel
 from .tensor import Tensor
 
@@ -108,6 +110,9 @@ def _checkpoint(model, optimizer, scheduler, epoch, history):
     return state
 
 
+_RESUME_KEYS = ("model", "optimizer", "epoch", "rng")
+
+
 def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, scheduler=None,
         checkpoint=None, resume=False, progress=True, log=print, device=None):
     """Train ``model`` for ``epochs`` epochs; returns the history (a list of per-epoch dicts:
@@ -121,6 +126,7 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
     """
     from .io import load, save
 
+    epochs = integer("fit", "epochs", epochs, minimum=0)
     device = _device(model, device)
     main = _rank(model) == 0
     if not main:  # one voice and one writer: rank 0
@@ -128,6 +134,10 @@ def fit(model, train_loader, *, optimizer, loss, epochs, val_loader=None, schedu
     history, start = [], 0
     if resume and checkpoint and os.path.exists(checkpoint):
         state = load(checkpoint)
+        missing = [key for key in _RESUME_KEYS if not isinstance(state, dict) or key not in state]
+        if missing:
+            raise CheckpointError(f"fit: {checkpoint!r} is not a training checkpoint (it has no "
+                                  f"{', '.join(map(repr, missing))}); resume needs one that fit wrote")
         _unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and "scheduler" in state:

@@ -120,7 +120,36 @@ def test_usage_errors_exit_2(capsys):
     assert main(["frobnicate"]) == 2
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
     assert main([]) == 2
-    assert capsys.readouterr().err.startswith("usage: gradcnn")
+    err = capsys.readouterr().err
+    assert err.startswith("usage: gradcnn")
+    assert err.splitlines()[-1] == "gradcnn: error: a command is required (gradcnn --help lists them)"
+
+
+HELLO_FAILS = HELLO.replace("""        if args.name == "error":""", """        if args.name == "os":
+            open("/nonexistent/dir/out.txt", "w")
+        if args.name == "advice":
+            raise gradcnn.errors.DatasetError("hello: no data at /x\\nTo get them: copy them there")
+        if args.name == "error":""")
+
+
+@pytest.mark.parametrize("name, line", [
+    ("os", "gradcnn: error: No such file or directory: '/nonexistent/dir/out.txt'"),
+    ("advice", "gradcnn: error: hello: no data at /x To get them: copy them there"),
+])
+def test_an_os_error_or_a_message_of_several_lines_is_one_line(dists, capsys, name, line):
+    dists.install("hello", HELLO_FAILS)
+    assert main(["hello", "--name", name]) == 1
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_an_out_directory_that_is_a_file_is_one_line_with_exit_2(tmp_path, capsys):
+    from gradcnn.cli import build_parser, writable_directory
+
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(SystemExit) as info:
+        writable_directory(build_parser(), str(tmp_path / "a-file"))
+    assert info.value.code == 2
+    assert capsys.readouterr().err == f"gradcnn: error: --out {tmp_path / 'a-file'}: is a file, not a directory\n"
 
 
 def test_version(capsys):

@@ -185,7 +185,7 @@ def test_a_one_tuple_stands_for_every_dim_as_in_pytorch():
         (lambda: geometry.positive_int("Linear", "in_features", True), DTypeError, "got True"),
         (lambda: geometry.conv_args("conv2d", 2, 3, padding="half"), ShapeError,
          r"conv2d: padding 'half' is not one of \('valid', 'same', 'full'\)"),
-        (lambda: geometry.conv_args("conv_transpose1d", 1, 3, padding="same", transposed=True), ShapeError,
+        (lambda: geometry.conv_args("conv_transpose1d", 1, 3, padding="same", transposed=True), DTypeError,
          r"string padding is for conv1d\), got 'same'"),
         (lambda: geometry.conv_args("conv_transpose2d", 2, 3, stride=2, dilation=(1, 3), output_padding=2,
                                     transposed=True), ShapeError,
@@ -198,7 +198,7 @@ def test_a_one_tuple_stands_for_every_dim_as_in_pytorch():
         (lambda: geometry.conv_groups("conv2d", 2, 4, 3), ShapeError,
          r"conv2d: in_channels \(4\) and out_channels \(3\) must both be divisible by groups \(2\)"),
         (lambda: geometry.adaptive_output_size("adaptive_avg_pool2d", (None, -1), 2), ShapeError,
-         r"output_size\[1\] must be a positive int, got -1"),
+         r"output_size\[1\] must be >= 0, got output_size\[1\]=-1"),
     ],
 )
 def test_messages(call, error, match):
@@ -210,6 +210,9 @@ def test_pool_stride_defaults_to_the_kernel():
     assert geometry.pool_args("max_pool2d", 2, (2, 3)) == ((2, 3), (2, 3), (0, 0), (1, 1))
     assert geometry.pool_args("max_pool2d", 2, 2, stride=())[1] == (2, 2)
     assert geometry.adaptive_output_size("adaptive_avg_pool2d", (None, 3), 2) == (None, 3)
+    assert geometry.adaptive_output_size("adaptive_avg_pool2d", (0, 3), 2) == (0, 3)  # empty, as in PyTorch
+    with pytest.raises(DTypeError, match="output_size"):
+        geometry.adaptive_output_size("adaptive_avg_pool1d", (None,), 1, allow_none=False)
 
 
 # -- layers and their functional forms ------------------------------------------------------------
@@ -230,7 +233,7 @@ MISMATCHED = [
     (lambda: nn.AvgPool2d(2, stride=(1, -1)), lambda: F.avg_pool2d(_x(1, 1, 6, 6), 2, stride=(1, -1))),
     (lambda: nn.AvgPool1d(3, padding=-1), lambda: F.avg_pool1d(_x(1, 1, 6), 3, padding=-1)),
     (lambda: nn.AvgPool1d(0), lambda: F.avg_pool1d(_x(1, 1, 6), 0)),
-    (lambda: nn.AdaptiveAvgPool2d(0), lambda: F.adaptive_avg_pool2d(_x(1, 1, 6, 6), 0)),
+    (lambda: nn.AdaptiveAvgPool2d(-1), lambda: F.adaptive_avg_pool2d(_x(1, 1, 6, 6), -1)),
     (lambda: nn.AdaptiveMaxPool2d((1, 2, 3)), lambda: F.adaptive_max_pool2d(_x(1, 1, 6, 6), (1, 2, 3))),
     (lambda: nn.AdaptiveMaxPool1d(1.5), lambda: F.adaptive_max_pool1d(_x(1, 1, 6), 1.5)),
     (lambda: nn.Conv2d(1, 1, 3, stride=0), lambda: F.conv2d(_x(1, 1, 6, 6), _x(1, 1, 3, 3), stride=0)),

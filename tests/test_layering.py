@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "gradcnn"
 _BASE = {"errors", "absent", "arguments"}
 ALLOWED = {
     "errors": set(),
-    "absent": set(),
+    "absent": {"errors"},
     "arguments": {"errors"},
     "version": set(),
     "hookspecs": set(),

@@ -103,7 +103,11 @@ def _pool_check(fn, hw, config):
         fn(gradcnn.zeros(1, 2, *hw), **config)
     except ShapeError:  # a window larger than the padded input: rejected by gradcnn itself
         assume(False)
-    check(lambda x: fn(x, **config), 2, *hw)
+    try:
+        check(lambda x: fn(x, **config), 2, *hw)
+    except ExportError as exc:  # -inf there: ONNX's MaxPool has no such window; refused by name
+        assume("wholly in the padding" not in str(exc))
+        raise
 
 
 @given(pool_configs(average=False))
@@ -192,7 +196,7 @@ UNARY = {
     "exp_log_sqrt": lambda x: (x.abs() + 1).log() + x.exp() + x.abs().sqrt(),
     "log1p": lambda x: x.abs().log1p(),
     "pow": lambda x: x**2 + 2.0**x,
-    "max_min": lambda x: gradcnn.maximum(x, 0.25) + gradcnn.minimum(x, -0.25),
+    "max_min": lambda x: gradcnn.maximum(x, gradcnn.tensor(0.25)) + gradcnn.minimum(x, gradcnn.tensor(-0.25)),
     "arithmetic": lambda x: (1 - x) / 3 + (-x) * 0.5,
     "reductions": lambda x: x.mean((1, 2), keepdim=True) + x.amax(-1, keepdim=True) - x.amin(1, keepdim=True),
     "var_std": lambda x: x.var(1) + x.std(1),
@@ -202,8 +206,8 @@ UNARY = {
     "permute": lambda x: x.permute(0, 2, 1).transpose(1, 2) * x,
     "flatten_unsqueeze": lambda x: x.flatten(1).unsqueeze(1).squeeze(1),
     "expand": lambda x: x[:, :1].expand(-1, 4, 5) + x,
-    "getitem": lambda x: x[:, 1:3, ::2] + x[:, -1:, 0::2] * x[:, None, 0, :3] + x[:, 3:0:-2, -1::-2]
-                         + x[:, ::-2, ::-1][:, :2, :3],
+    "getitem": lambda x: x[:, 1:3, ::2] + x[:, -1:, 0::2] * x[:, None, 0, :3] + x[:, 1:4:2, 0::2].flip((1, 2))
+                         + x[:, 1::2].flip((1, 2))[:, :2, :3],
     "getitem_batch": lambda x: x[1:] - x[:-1],
     "getitem_ellipsis": lambda x: x[..., 2] + x[0, ..., 1],
     "cat": lambda x: gradcnn.cat([x, -x], 2).sum(2) + gradcnn.cat([x[:, :1], x[:, 1:] * 2], 1).sum(2),

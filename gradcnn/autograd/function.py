@@ -102,7 +102,7 @@ class Context:
         for i, (tensor, counter, version) in enumerate(self.__dict__.get("_watched", ())):
             if counter.value != version:
                 raise AutogradError(
-                    f"{name}: the index or mask tensor {i} (shape {tuple(tensor.shape)}) it read was "
+                    f"{name}: a tensor it read (index, mask or input {i}, shape {tuple(tensor.shape)}) was "
                     f"modified in place before backward (version {version} -> {counter.value}); "
                     "clone() it before changing it"
                 )

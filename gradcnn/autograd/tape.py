@@ -39,8 +39,9 @@ from typing import Protocol
 
 import numpy as np
 
+from ..arguments import flag, integer
 from ..backends import get_array_module, is_cuda_array
-from ..errors import AutogradError, DeviceError, ShapeError
+from ..errors import AutogradError, DeviceError, DTypeError, ShapeError
 
 __all__ = [
     "Node",
@@ -104,7 +105,10 @@ class _GradMode(contextlib.ContextDecorator):
         return self
 
     def __exit__(self, *exc):
-        _state.grad_enabled = self._prev.pop()
+        # An exit without an enter restores what PyTorch's would: the mode before the call for
+        # set_grad_enabled, else off.
+        prev = self.__dict__.get("_prev")
+        _state.grad_enabled = prev.pop() if prev else self.__dict__.get("_before", False)
         return False
 
 
@@ -113,7 +117,7 @@ class set_grad_enabled(_GradMode):
     ``with`` block or a decorated function, restoring the previous mode on exit."""
 
     def __init__(self, mode):
-        self.mode = bool(mode)
+        self.mode = flag("set_grad_enabled", "mode", mode)
         self._before = _state.grad_enabled
         _state.grad_enabled = self.mode
 
@@ -152,7 +156,7 @@ class set_detect_anomaly(contextlib.ContextDecorator):
     first backward formula that produces NaN or Inf raises an AutogradError naming the op."""
 
     def __init__(self, mode, check_nan=True):
-        self.mode = bool(mode) and bool(check_nan)
+        self.mode = flag("set_detect_anomaly", "mode", mode) and flag("set_detect_anomaly", "check_nan", check_nan)
         self._before = _state.anomaly
         _state.anomaly = self.mode
 
@@ -225,7 +229,7 @@ class Node:
     def register_hook(self, hook):
         """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward (its return value
         is ignored). Returns a handle whose ``remove()`` unregisters it."""
-        return _add_hook(_node_hooks, self, hook, "Node.register_hook")
+        return _add_hook(_node_hooks, self, hook)
 
     def __repr__(self):
         return f"<Node {self.name()} #{self.seq}>"
@@ -340,8 +344,6 @@ def register_post_accumulate_grad_hook(tensor: TensorLike, hook: Callable[[Tenso
     if not tensor.requires_grad:
         raise AutogradError("register_post_accumulate_grad_hook: the tensor does not require grad "
                             f"(shape {tuple(tensor.shape)}); set requires_grad=True first")
-    if not callable(hook):
-        raise AutogradError(f"register_post_accumulate_grad_hook: hook must be callable, got {hook!r}")
     hooks = _post_accumulate_hooks.get(id(tensor))
     if hooks is None:
         hooks = _post_accumulate_hooks[id(tensor)] = []
@@ -357,9 +359,8 @@ _node_hooks = {}
 _retain_hooks = {}  # retain_grad's, which run after every other hook of the tensor, as in PyTorch
 
 
-def _add_hook(table, key, hook, op):
-    if not callable(hook):
-        raise AutogradError(f"{op}: hook must be callable, got {hook!r}")
+def _add_hook(table, key, hook):
+    # As in PyTorch, any object registers; one that is not callable fails when backward calls it.
     hooks = table.get(id(key))
     if hooks is None:
         hooks = table[id(key)] = []
@@ -378,17 +379,40 @@ def register_hook(tensor: TensorLike, hook: Callable[[TensorLike], TensorLike | 
         raise AutogradError(f"register_hook: cannot register a hook on a tensor that does not require "
                             f"grad (shape {tuple(tensor.shape)})")
     key = tensor if tensor._node is None else tensor._node
-    return _add_hook(_retain_hooks if last else _tensor_hooks, key, hook, "register_hook")
+    return _add_hook(_retain_hooks if last else _tensor_hooks, key, hook)
+
+
+def _call(op, hook, *args):
+    if not callable(hook):
+        raise DTypeError(f"{op}: the hook registered, {hook!r} ({type(hook).__name__}), is not callable")
+    return hook(*args)
 
 
 def _run_tensor_hooks(key, grad):
     if grad is None or key is None:
         return grad
     for hook in (*_tensor_hooks.get(id(key), ()), *_retain_hooks.get(id(key), ())):
-        out = hook(grad)
+        out = _call("register_hook", hook, grad)
         if out is not None:
-            grad = out
+            grad = _checked_hook_grad(hook, out, grad)
     return grad
+
+
+def _checked_hook_grad(hook, out, grad):
+    """What a gradient hook returned, refused unless it can stand for ``grad``, as in PyTorch."""
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if not (hasattr(out, "_data") and hasattr(out, "_node")):
+        raise DTypeError(f"register_hook: hook '{name}' returned {type(out).__name__}; a gradient hook "
+                         "must return a Tensor or None")
+    if out.shape != grad.shape:
+        raise ShapeError(f"register_hook: hook '{name}' changed the shape of the gradient from "
+                         f"{tuple(grad.shape)} to {tuple(out.shape)}")
+    if out.dtype != grad.dtype:
+        raise DTypeError(f"register_hook: hook '{name}' changed the dtype of the gradient from "
+                         f"{grad.dtype.name} to {out.dtype.name}")
+    if type(out._data) is not type(grad._data):
+        raise DeviceError(f"register_hook: hook '{name}' moved the gradient to another device")
+    return out
 
 
 # References to a gradient tensor that the engine holds at the two places it asks :func:`_owned`
@@ -431,9 +455,10 @@ def _fresh_layout(a):
     return a.flags.c_contiguous and (a.base is None or a.base.nbytes == a.nbytes)
 
 
-def _accumulate(leaf, grad, create_graph, tensor_cls):
-    """Add ``grad`` into ``leaf.grad``, then call the leaf's post-accumulate hooks."""
-    if _tensor_hooks or _retain_hooks:
+def _accumulate(leaf, grad, create_graph, tensor_cls, hooks=True):
+    """Add ``grad`` into ``leaf.grad``, then call the leaf's post-accumulate hooks; ``hooks``: run
+    the leaf's gradient hooks on ``grad`` first."""
+    if hooks and (_tensor_hooks or _retain_hooks):
         grad = _run_tensor_hooks(leaf, grad)
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
@@ -446,9 +471,17 @@ def _accumulate(leaf, grad, create_graph, tensor_cls):
         else:
             leaf.grad = tensor_cls._make(grad._data.copy())
     else:
-        leaf.grad._data += grad._data
+        old = leaf.grad._data
+        if old.shape != grad._data.shape or not np.can_cast(grad._data.dtype, old.dtype, "same_kind"):
+            # possible only through ``leaf.grad.data = ...``, which does not check
+            raise ShapeError(
+                f"backward: the .grad of a leaf of shape {tuple(leaf.shape)} holds a tensor of shape "
+                f"{tuple(old.shape)} and dtype {old.dtype.name}, which cannot accumulate its gradient "
+                f"(shape {tuple(grad.shape)}, dtype {grad.dtype.name}); set .grad to None first"
+            )
+        old += grad._data
     for hook in tuple(_post_accumulate_hooks.get(id(leaf), ())):
-        hook(leaf)
+        _call("register_post_accumulate_grad_hook", hook, leaf)
 
 
 def _check_finite(node, grads):
@@ -572,7 +605,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
                     _check_finite(node, in_grads)
                 if _node_hooks and id(node) in _node_hooks:
                     for hook in tuple(_node_hooks[id(node)]):
-                        hook(in_grads, grads)
+                        _call("Node.register_hook", hook, in_grads, grads)
                 edges = node.edges
                 if len(in_grads) != len(edges):
                     raise AutogradError(
@@ -627,91 +660,159 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, inputs=None):
 # -- the public entry points --------------------------------------------------------------------
 
 
-def _root_grad(root, gradient, op):
-    """The seed gradient of a backward from ``root``, validated."""
+def _root_grad(root, gradient, op, name):
+    """The seed gradient of a backward from ``root``, validated (``name``: the argument it came in)."""
     tensor_cls = type(root)
     if gradient is None:
         if root.numel() != 1:
             raise ShapeError(
-                f"{op}: gradient can be omitted only for a one-element output, this one has shape "
-                f"{tuple(root.shape)}; pass gradient= (a tensor of that shape)"
+                f"{op}: {name} can be omitted only for a scalar (one-element) output, this one has "
+                f"shape {tuple(root.shape)}; pass {name}= (a tensor of that shape)"
             )
         return tensor_cls._make(get_array_module(root._data).ones(root.shape, dtype=root.dtype))
     if not isinstance(gradient, tensor_cls):
-        # A plain array or number is a constant: it goes where the output is (a CuPy array given
-        # for a CPU output is refused below, like a Tensor on another device).
+        # A plain array is a constant: it goes where the output is (a CuPy array given for a CPU
+        # output is refused below, like a Tensor on another device).
         gradient = tensor_cls._make(gradient if is_cuda_array(gradient)
                                     else np.asarray(gradient, dtype=root.dtype))
         if type(root._data) is not np.ndarray:
             gradient = gradient.to(root.device)
     if gradient.device != root.device:
-        raise DeviceError(f"{op}: gradient is on {gradient.device} but the output is on {root.device}")
+        raise DeviceError(f"{op}: {name} is on {gradient.device} but the output is on {root.device}")
     if gradient.shape != root.shape:
         raise ShapeError(
-            f"{op}: gradient has shape {tuple(gradient.shape)} but the output has shape {tuple(root.shape)}"
+            f"{op}: {name} has shape {tuple(gradient.shape)} but the output has shape {tuple(root.shape)}"
         )
     if gradient.dtype != root.dtype:
         gradient = gradient.to(root.dtype)
     return gradient
 
 
+def _is_tensor(value):
+    return hasattr(value, "_node") and hasattr(value, "_data")
+
+
+def _tensors(op, name, value):
+    """``value`` (a Tensor or a sequence of them) as a list, each entry checked."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    for i, t in enumerate(values):
+        if not _is_tensor(t):
+            raise DTypeError(f"{op}: {name}[{i}] must be a Tensor, got {type(t).__name__}")
+    return values
+
+
+def _seeds(op, name, value, count):
+    """The ``grad_tensors`` / ``grad_outputs`` argument as one entry per output: each a Tensor, a
+    NumPy or CuPy array, or None (PyTorch takes Tensors and None)."""
+    if value is None:
+        return [None] * count
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    for i, g in enumerate(values):
+        if g is not None and not _is_tensor(g) and not isinstance(g, np.ndarray) and not is_cuda_array(g):
+            raise DTypeError(f"{op}: {name}[{i}] must be a Tensor or None, got {type(g).__name__}")
+    if len(values) != count:
+        raise ShapeError(f"{op}: {len(values)} {name} given for {count} outputs")
+    return values
+
+
+def _switch(op, name, value, allow_none=False):
+    """A flag of the engine: a bool, or an int, which PyTorch's engine takes as its truth value."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return bool(integer(op, name, value))
+
+
 def backward(tensors: TensorLike | Sequence[TensorLike], grad_tensors: object = None,
-             retain_graph: bool | None = None, create_graph: bool = False) -> None:
+             retain_graph: bool | None = None, create_graph: bool = False, *,
+             inputs: TensorLike | Sequence[TensorLike] | None = None) -> None:
     """Accumulate into the ``.grad`` of every leaf the gradient of ``tensors`` (a Tensor or a
-    sequence), seeded with ``grad_tensors`` (optional for one-element tensors)."""
-    tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
-    if grad_tensors is None or not isinstance(grad_tensors, (list, tuple)):
-        grad_tensors = [grad_tensors] * len(tensors)
-    if len(grad_tensors) != len(tensors):
-        raise ShapeError(f"backward: {len(grad_tensors)} grad_tensors given for {len(tensors)} tensors")
+    sequence), seeded with ``grad_tensors`` (optional for one-element tensors). With ``inputs``
+    (tensors that require grad, leaves or not), only their ``.grad`` receives the gradient."""
+    tensors = _tensors("backward", "tensors", tensors)
+    grad_tensors = _seeds("backward", "grad_tensors", grad_tensors, len(tensors))
+    retain_graph = _switch("backward", "retain_graph", retain_graph, allow_none=True)
+    create_graph = _switch("backward", "create_graph", create_graph)
+    if inputs is not None:
+        inputs = _tensors("backward", "inputs", inputs)
+        if not inputs:
+            raise ShapeError("backward: inputs cannot be empty; pass None to accumulate into every leaf")
+        for i, t in enumerate(inputs):
+            if not t.requires_grad:
+                raise AutogradError(f"backward: inputs[{i}] (shape {tuple(t.shape)}) does not require grad")
     for i, t in enumerate(tensors):
         if not t.requires_grad:
             raise AutogradError(
                 f"backward: tensors[{i}] does not require grad and has no grad_fn; did you create "
                 "it under no_grad() or from tensors with requires_grad=False?"
             )
-    seeds = [_root_grad(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    if not tensors:
+        return
+    seeds = [_root_grad(t, g, "backward", "gradient") for t, g in zip(tensors, grad_tensors)]
     if retain_graph is None:
         retain_graph = create_graph
-    run_backward(tensors, seeds, retain_graph=retain_graph, create_graph=create_graph)
+    if inputs is None:
+        run_backward(tensors, seeds, retain_graph=retain_graph, create_graph=create_graph)
+        return
+    inputs = list({id(t): t for t in inputs}.values())
+    results = run_backward(tensors, seeds, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+    for t, g in zip(inputs, results):
+        if g is not None:  # hooks have run on it already
+            _accumulate(t, g, create_graph, type(tensors[0]), hooks=False)
 
 
 def grad(outputs: TensorLike | Sequence[TensorLike], inputs: TensorLike | Sequence[TensorLike],
          grad_outputs: object = None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[TensorLike | None, ...]:
+         allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple[TensorLike | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
 
     ``outputs`` and ``inputs`` are Tensors or sequences of them; ``grad_outputs`` gives the vector
     of the vector-Jacobian product for each output (optional for one-element outputs).
     ``retain_graph`` defaults to ``create_graph``. An input the outputs do not depend on raises an
-    error unless ``allow_unused=True``, which gives ``None`` for it.
+    error unless ``allow_unused=True``, which gives ``None`` for it, or ``materialize_grads=True``,
+    which gives zeros. ``is_grads_batched=True`` is not supported.
     """
-    single = not isinstance(outputs, (list, tuple))
-    outputs = [outputs] if single else list(outputs)
-    inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
-    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise ShapeError(f"grad: {len(grad_outputs)} grad_outputs given for {len(outputs)} outputs")
+    outputs = _tensors("grad", "outputs", outputs)
+    inputs = _tensors("grad", "inputs", inputs)
+    grad_outputs = _seeds("grad", "grad_outputs", grad_outputs, len(outputs))
+    retain_graph = _switch("grad", "retain_graph", retain_graph, allow_none=True)
+    create_graph = _switch("grad", "create_graph", create_graph)
+    materialize_grads = _switch("grad", "materialize_grads", materialize_grads)
+    allow_unused = _switch("grad", "allow_unused", allow_unused, allow_none=True)
+    if _switch("grad", "is_grads_batched", is_grads_batched):
+        raise AutogradError("grad: is_grads_batched=True is not supported; call grad() once per row of "
+                            "grad_outputs")
+    if materialize_grads and allow_unused is False:
+        raise ShapeError("grad: allow_unused must be True or not passed when materialize_grads=True, "
+                         "got allow_unused=False")
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
+    if not inputs:
+        raise ShapeError("grad: inputs cannot be empty; pass the tensors to differentiate with respect to")
     for i, t in enumerate(inputs):
-        if not getattr(t, "requires_grad", False):
+        if not t.requires_grad:
             raise AutogradError(f"grad: inputs[{i}] does not require grad")
     for i, t in enumerate(outputs):
-        if not getattr(t, "requires_grad", False):
+        if not t.requires_grad:
             raise AutogradError(
                 f"grad: outputs[{i}] does not require grad; it does not depend on any input that does"
             )
-    seeds = [_root_grad(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    seeds = [_root_grad(o, g, "grad", "grad_outputs") for o, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
-    results = run_backward(
-        outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
-    )
+    results = [None] * len(inputs)
+    if outputs:
+        results = run_backward(
+            outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
+        )
     for i, r in enumerate(results):
         if r is None and not allow_unused:
             raise AutogradError(
                 f"grad: inputs[{i}] (shape {tuple(inputs[i].shape)}) was not used to compute the "
                 "outputs; pass allow_unused=True to get None for it"
             )
+        if r is None and materialize_grads:
+            x = inputs[i]
+            results[i] = type(x)._make(get_array_module(x._data).zeros_like(x._data))
     return tuple(results)

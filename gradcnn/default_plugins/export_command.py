@@ -10,6 +10,7 @@ weights must be asked for with ``--random-weights``. The file's batch dim is dyn
 """
 
 import gradcnn
+from gradcnn.cli import positive_int
 
 from .summary_command import _shape
 
@@ -33,7 +34,7 @@ def register_commands(cli):
     command.add_argument("--opset", type=int, metavar="N",
                          help="ONNX opset (default: the newest the installed onnx and onnxruntime "
                               "support, at most 21)")
-    command.add_argument("--num-classes", type=int, metavar="K",
+    command.add_argument("--num-classes", type=positive_int, metavar="K",
                          help="passed to the architecture as num_classes (default: the checkpoint's)")
     command.add_argument("--static-batch", action="store_true",
                          help="fix the batch size to 1 instead of leaving it dynamic")

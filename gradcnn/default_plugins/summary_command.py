@@ -3,6 +3,7 @@
 import argparse
 
 import gradcnn
+from gradcnn.cli import positive_int
 
 
 @gradcnn.hookimpl
@@ -15,7 +16,7 @@ def register_commands(cli):
     command.add_argument("name", metavar="NAME", help="a registered architecture (`gradcnn models` lists them)")
     command.add_argument("--input", required=True, type=_shape, metavar="CxHxW",
                          help="one sample's shape, such as 3x224x224 or 1x32x32")
-    command.add_argument("--num-classes", type=int, metavar="N",
+    command.add_argument("--num-classes", type=positive_int, metavar="N",
                          help="passed to the architecture as num_classes (default: its own)")
     command.set_defaults(func=_summary)
 

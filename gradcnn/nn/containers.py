@@ -3,6 +3,7 @@ and ``DataParallel`` (a pass-through wrapper on one device)."""
 
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from ..errors import DTypeError, IndexOutOfRangeError
 from .module import Module
@@ -10,10 +11,18 @@ from .module import Module
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "DataParallel"]
 
 
-def _check(module, where):
-    if not isinstance(module, Module):
+def _check(module, where, allow_none=False):
+    """``module``, or a DTypeError unless it is a Module (or None, an empty slot, where PyTorch
+    allows one)."""
+    if not isinstance(module, Module) and not (allow_none and module is None):
         raise DTypeError(f"{where}: expected a Module, got {type(module).__name__}")
     return module
+
+
+def _iterable(modules, where):
+    if not isinstance(modules, Iterable) or isinstance(modules, (str, bytes)):
+        raise DTypeError(f"{where}: expected an iterable of Modules, got {type(modules).__name__}")
+    return modules
 
 
 class Sequential(Module):
@@ -24,10 +33,10 @@ class Sequential(Module):
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, m in modules[0].items():
-                self.add_module(name, _check(m, f"Sequential[{name!r}]"))
+                self.add_module(name, _check(m, f"Sequential[{name!r}]", allow_none=True))
         else:
             for i, m in enumerate(modules):
-                self.add_module(str(i), _check(m, f"Sequential[{i}]"))
+                self.add_module(str(i), _check(m, f"Sequential[{i}]", allow_none=True))
 
     def __len__(self):
         return len(self._modules)
@@ -48,7 +57,9 @@ class Sequential(Module):
         return self
 
     def forward(self, input):
-        for module in self._modules.values():
+        for name, module in self._modules.items():
+            if module is None:
+                raise DTypeError(f"Sequential: module {name!r} is None, which cannot be called")
             input = module(input)
         return input
 
@@ -56,10 +67,10 @@ class Sequential(Module):
 class ModuleList(Module):
     """A list of modules, registered so their parameters are found; indexable and iterable."""
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=None):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        if modules is not None:
+            self.extend(modules)
 
     def __len__(self):
         return len(self._modules)
@@ -76,11 +87,11 @@ class ModuleList(Module):
         return items[index]
 
     def append(self, module):
-        self.add_module(str(len(self)), _check(module, "ModuleList.append"))
+        self.add_module(str(len(self)), _check(module, "ModuleList.append", allow_none=True))
         return self
 
     def extend(self, modules):
-        for m in modules:
+        for m in _iterable(modules, "ModuleList.extend"):
             self.append(m)
         return self
 

@@ -17,10 +17,11 @@ import numpy as np
 
 from .. import functional as F
 from .. import geometry
+from ..arguments import flag, integer, number
 from ..autograd.tape import no_grad
 from ..creation import empty, ones, zeros
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, resolve_dtype
 from . import init
 from .module import LazyModuleMixin, Module, Parameter, UninitializedBuffer, UninitializedParameter
 
@@ -43,8 +44,21 @@ def _settings(**kw):
     return ", ".join(f"{k}={v!r}" for k, (v, default) in kw.items() if v != default)
 
 
-def _param(shape, dtype):
-    return Parameter(empty(*shape, dtype=dtype or np.float32))
+def _param_dtype(owner, dtype):
+    """The dtype of a layer's parameters: float32 by default, else a floating dtype object (as in
+    PyTorch, a dtype's name as a string is refused, and so is a dtype that cannot require grad)."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    if isinstance(dtype, str):
+        raise DTypeError(f"{owner}: dtype must be a dtype such as gradcnn.float32, not the str {dtype!r}")
+    dt = resolve_dtype(dtype, f"{owner}: dtype")
+    if dt.kind != "f":
+        raise DTypeError(f"{owner}: dtype must be floating, as parameters require grad; got dtype={dt.name}")
+    return dt
+
+
+def _param(shape, dtype, owner="layer"):
+    return Parameter(empty(*shape, dtype=_param_dtype(owner, dtype)))
 
 
 def _uniform_bias(bias, fan_in):
@@ -55,8 +69,10 @@ def _uniform_bias(bias, fan_in):
 def _affine(module, shape, dtype, affine, bias):
     """Register ``weight`` (and ``bias``, unless ``bias=False``) of ``shape`` when ``affine``, else
     both as None: the scale and shift of the normalization layers."""
-    module.register_parameter("weight", _param(shape, dtype) if affine else None)
-    module.register_parameter("bias", _param(shape, dtype) if affine and bias else None)
+    owner = type(module).__name__
+    dtype = _param_dtype(owner, dtype)
+    module.register_parameter("weight", _param(shape, dtype, owner) if affine else None)
+    module.register_parameter("bias", _param(shape, dtype, owner) if affine and bias else None)
 
 
 def _reset_affine(module):
@@ -67,15 +83,13 @@ def _reset_affine(module):
 
 
 def _check_eps(owner, eps):
-    # The words of the normalization functions' own check, which runs again on every call.
-    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps >= 0:
-        raise ShapeError(f"{owner}: eps must be a non-negative number, got {eps!r}")
+    """``eps`` as a number >= 0 (inf too, as in PyTorch)."""
+    return number(owner, "eps", eps, 0, finite=False)
 
 
-def _check_p(owner, p):
-    # The words of the dropout functions' own check.
-    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
-        raise ShapeError(f"{owner}: p must be a probability in [0, 1], got {p!r}")
+def _probability(owner, p):
+    """``p`` in [0, 1], as the dropout functions check it (a bool is its 0 or 1, as in PyTorch)."""
+    return number(owner, "p", float(p) if isinstance(p, (bool, np.bool_)) else p, 0, 1)
 
 
 def _tensor_input(owner, input):
@@ -90,16 +104,16 @@ def _tensor_input(owner, input):
 class Linear(Module):
     """``y = x W^T + b``.
 
-    Shape: input ``(*, in_features)``, output ``(*, out_features)``.
+    Shape: input ``(*, in_features)``, output ``(*, out_features)``; either may be 0, as in PyTorch.
     """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features = geometry.positive_int("Linear", "in_features", in_features)
-        self.out_features = geometry.positive_int("Linear", "out_features", out_features)
-        self.weight = _param((out_features, in_features), dtype)
+        self.in_features = integer("Linear", "in_features", in_features, minimum=0)
+        self.out_features = integer("Linear", "out_features", out_features, minimum=0)
+        self.weight = _param((self.out_features, self.in_features), dtype, "Linear")
         if bias:
-            self.bias = _param((out_features,), dtype)
+            self.bias = _param((self.out_features,), dtype, "Linear")
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -136,13 +150,16 @@ class ConstantPad2d(Module):
     def __init__(self, padding, value):
         super().__init__()
         pads = (padding,) * 4 if isinstance(padding, numbers.Integral) and not isinstance(padding, bool) else padding
-        if not isinstance(pads, (tuple, list)) or len(pads) != 4 or not all(
+        if not isinstance(pads, (tuple, list)) or not all(
                 isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in pads):
-            raise ShapeError(f"{type(self).__name__}: padding must be an int or 4 ints "
+            raise DTypeError(f"{type(self).__name__}: padding must be an int or a tuple of ints "
                              f"(left, right, top, bottom), got {padding!r}")
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise DTypeError(f"{type(self).__name__}: value must be a number, got {value!r}")
-        self.padding, self.value = tuple(int(p) for p in pads), float(value)
+        if len(pads) % 2:
+            raise ShapeError(f"{type(self).__name__}: padding must hold (left, right) pairs, got {tuple(pads)} "
+                             f"({len(pads)} values)")
+        # a tuple of another length than 4 pads as F.pad does (its pairs from the last dim)
+        self.padding = tuple(int(p) for p in pads)
+        self.value = float(number(type(self).__name__, "value", value, finite=False))
 
     def forward(self, input):
         return F.pad(input, self.padding, value=self.value)
@@ -208,13 +225,15 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None, dtype=None):
         super().__init__()
         self.num_embeddings = geometry.positive_int("Embedding", "num_embeddings", num_embeddings)
-        self.embedding_dim = geometry.positive_int("Embedding", "embedding_dim", embedding_dim)
+        self.embedding_dim = integer("Embedding", "embedding_dim", embedding_dim, minimum=0)
+        padding_idx = integer("Embedding", "padding_idx", padding_idx, allow_none=True)
+        num_embeddings = self.num_embeddings
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ShapeError(f"Embedding: padding_idx {padding_idx} is outside [-{num_embeddings}, {num_embeddings})")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
-        self.weight = _param((num_embeddings, embedding_dim), dtype)
+        self.weight = _param((num_embeddings, self.embedding_dim), dtype, "Embedding")
         self.reset_parameters()
         if device is not None:
             self.to(device)
@@ -243,11 +262,14 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", output_padding=0, device=None, dtype=None):
         super().__init__()
+        owner = type(self).__name__
+        geometry.positive_int(owner, "in_channels", in_channels)  # None is for the lazy layers alone
         self._configure(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, padding_mode,
                         output_padding)
-        self.weight = _param(self._weight_shape(), dtype)
+        dtype = _param_dtype(owner, dtype)
+        self.weight = _param(self._weight_shape(), dtype, owner)
         if bias:
-            self.bias = _param((out_channels,), dtype)
+            self.bias = _param((out_channels,), dtype, owner)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -348,7 +370,9 @@ class _MaxPool(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         stride = kernel_size if stride is None else stride
-        geometry.pool_args(type(self).__name__, self.nd, kernel_size, stride, padding, dilation)
+        owner = type(self).__name__
+        geometry.pool_args(owner, self.nd, kernel_size, stride, padding, dilation)
+        ceil_mode = flag(owner, "ceil_mode", ceil_mode)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
@@ -383,10 +407,12 @@ class _AvgPool(Module):
                  divisor_override=None):
         super().__init__()
         stride = kernel_size if stride is None else stride
-        geometry.pool_args(type(self).__name__, self.nd, kernel_size, stride, padding)
+        owner = type(self).__name__
+        geometry.pool_args(owner, self.nd, kernel_size, stride, padding)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
-        self.divisor_override = divisor_override
+        self.ceil_mode = flag(owner, "ceil_mode", ceil_mode)
+        self.count_include_pad = flag(owner, "count_include_pad", count_include_pad)
+        self.divisor_override = integer(owner, "divisor_override", divisor_override, allow_none=True)
 
     def extra_repr(self):
         # PyTorch shows neither ceil_mode nor count_include_pad, and AvgPool1d's sizes as 1-tuples.
@@ -420,7 +446,7 @@ class _Adaptive(Module):
 
     def __init__(self, output_size, return_indices=False):
         super().__init__()
-        geometry.adaptive_output_size(type(self).__name__, output_size, self.nd)
+        geometry.adaptive_output_size(type(self).__name__, output_size, self.nd, allow_none=self.nd > 1)
         self.output_size, self.return_indices = output_size, return_indices
 
     def extra_repr(self):
@@ -498,8 +524,8 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters = geometry.positive_int("PReLU", "num_parameters", num_parameters)
-        self.init = init
-        self.weight = _param((num_parameters,), dtype)
+        self.init = number("PReLU", "init", init, finite=False)
+        self.weight = _param((num_parameters,), dtype, "PReLU")
         self.reset_parameters()
         if device is not None:
             self.to(device)
@@ -519,7 +545,10 @@ class RReLU(Module):
 
     def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
         super().__init__()
-        self.lower, self.upper, self.inplace = lower, upper, inplace
+        self.lower, self.upper = number("RReLU", "lower", lower), number("RReLU", "upper", upper)
+        if self.lower > self.upper:
+            raise ShapeError(f"RReLU: lower must be <= upper, got lower={self.lower}, upper={self.upper}")
+        self.inplace = inplace
 
     def forward(self, input):
         return F.rrelu(input, self.lower, self.upper, self.training)
@@ -533,7 +562,7 @@ class ELU(Module):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha, self.inplace = alpha, inplace
+        self.alpha, self.inplace = number("ELU", "alpha", alpha), inplace
 
     def forward(self, input):
         return F.elu(input, self.alpha)
@@ -680,8 +709,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        _check_p(type(self).__name__, p)
-        self.p, self.inplace = p, inplace
+        self.p, self.inplace = _probability(type(self).__name__, p), inplace
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training, self.inplace)
@@ -730,11 +758,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
         super().__init__()
+        geometry.positive_int(type(self).__name__, "num_features", num_features)  # None is for the lazy layers
         self._configure(num_features, eps, momentum, affine, track_running_stats)
+        dtype = _param_dtype(type(self).__name__, dtype)
         _affine(self, (num_features,), dtype, affine, bias)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype or np.float32))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype or np.float32))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
             self.register_buffer("num_batches_tracked", zeros(1, dtype=np.int64).reshape(()))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
@@ -747,8 +777,8 @@ class _BatchNorm(Module):
         """Check and keep the settings; ``num_features`` None leaves it to the first input (lazy)."""
         owner = type(self).__name__
         self.num_features = 0 if num_features is None else geometry.positive_int(owner, "num_features", num_features)
-        _check_eps(owner, eps)
-        self.eps, self.momentum = eps, momentum
+        self.eps = _check_eps(owner, eps)
+        self.momentum = None if momentum is None else number(owner, "momentum", momentum)
         self.affine, self.track_running_stats = affine, track_running_stats
 
     def reset_running_stats(self):
@@ -819,8 +849,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = F._normalized_shape_arg("LayerNorm", normalized_shape)
-        _check_eps("LayerNorm", eps)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.eps, self.elementwise_affine = _check_eps("LayerNorm", eps), elementwise_affine
         _affine(self, self.normalized_shape, dtype, elementwise_affine, bias)
         self.reset_parameters()
         if device is not None:
@@ -851,8 +880,7 @@ class GroupNorm(Module):
         self.num_channels = geometry.positive_int("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise ShapeError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
-        _check_eps("GroupNorm", eps)
-        self.eps, self.affine = eps, affine
+        self.eps, self.affine = _check_eps("GroupNorm", eps), affine
         _affine(self, (num_channels,), dtype, affine, bias)
         self.reset_parameters()
         if device is not None:
@@ -874,7 +902,8 @@ class LocalResponseNorm(Module):
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
         self.size = geometry.positive_int("LocalResponseNorm", "size", size)
-        self.alpha, self.beta, self.k = alpha, beta, k
+        owner = "LocalResponseNorm"
+        self.alpha, self.beta, self.k = number(owner, "alpha", alpha), number(owner, "beta", beta), number(owner, "k", k)
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)

@@ -10,6 +10,8 @@ The deprecated ``size_average`` and ``reduce`` arguments keep their positions an
 """
 
 from .. import functional as F
+from ..errors import DTypeError
+from ..tensor import Tensor
 from .module import Module
 
 __all__ = [
@@ -25,6 +27,13 @@ class _Loss(Module):
             # this frame, the subclass's __init__, then the line that built the loss
             reduction = F._legacy_get_string(size_average, reduce, type(self).__name__, stacklevel=4)
         self.reduction = reduction
+
+    def _tensor_buffer(self, name, value):
+        """Register ``value`` (a Tensor or None) as the buffer ``name``; the loss names itself when
+        it is neither."""
+        if value is not None and not isinstance(value, Tensor):
+            raise DTypeError(f"{type(self).__name__}: {name} must be a Tensor or None, got {type(value).__name__}")
+        self.register_buffer(name, value)
 
 
 class L1Loss(_Loss):
@@ -109,7 +118,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        self._tensor_buffer("weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
@@ -126,8 +135,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.register_buffer("pos_weight", pos_weight)
+        self._tensor_buffer("weight", weight)
+        self._tensor_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
@@ -145,7 +154,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        self._tensor_buffer("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
@@ -166,7 +175,7 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                  label_smoothing=0.0):
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        self._tensor_buffer("weight", weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 

@@ -24,6 +24,7 @@ first call keeps working.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from ..arguments import flag
 from ..autograd.function import Function
 from ..autograd.tape import is_grad_enabled, no_grad
 from ..backends import get_array_module, is_array, parse_device, to_device
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-class StateDictError(GradcnnError, KeyError):
+class StateDictError(GradcnnError, KeyError, RuntimeError):
     """A state dict does not fit the module: missing, unexpected or mis-shaped keys."""
 
     def __str__(self):  # KeyError would quote the message
@@ -69,8 +71,9 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True):
-        arr = data._data if isinstance(data, Tensor) else _array(data)
+    def __init__(self, data=None, requires_grad=True):
+        requires_grad = flag("Parameter", "requires_grad", requires_grad)
+        arr = _state_array("Parameter", data)
         super().__init__(arr, dtype=arr.dtype)
         if requires_grad:
             self.requires_grad = True
@@ -86,10 +89,22 @@ class Buffer(Tensor):
 
     __slots__ = ("persistent",)
 
-    def __init__(self, data, *, persistent=True):
-        arr = data._data if isinstance(data, Tensor) else _array(data)
+    def __init__(self, data=None, *, persistent=True):
+        arr = _state_array("Buffer", data)
         super().__init__(arr, dtype=arr.dtype)
-        self.persistent = bool(persistent)
+        self.persistent = flag("Buffer", "persistent", persistent)
+
+
+def _state_array(what, data):
+    """The array of a Parameter's or Buffer's ``data``: a Tensor's or an array's (NumPy or CuPy);
+    None gives an empty float32 tensor, as in PyTorch; a number or a list is refused, as there."""
+    if data is None:
+        return np.empty((0,), np.float32)
+    if isinstance(data, Tensor):
+        return data._data
+    if is_array(data):
+        return _array(data)
+    raise DTypeError(f"{what}: data must be a Tensor, got {data!r} ({type(data).__name__})")
 
 
 # -- placeholders of lazy modules -------------------------------------------------------------------
@@ -529,10 +544,23 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks") or d.get(
-                "_backward_pre_hooks"):
-            return self._call_with_hooks(args, kwargs)
-        return self.forward(*args, **kwargs)
+        try:
+            if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks") or d.get(
+                    "_backward_pre_hooks"):
+                return self._call_with_hooks(args, kwargs)
+            return self.forward(*args, **kwargs)
+        except GradcnnError as exc:
+            _name_module(exc, self)
+            raise
+        except TypeError as exc:
+            # Arguments that ``forward`` cannot take are the caller's mistake, not a bug inside it.
+            try:
+                inspect.signature(self.forward).bind(*args, **kwargs)
+            except TypeError as wrong:
+                raise DTypeError(f"{self._get_name()}: forward got arguments it does not take: {wrong}") from exc
+            except ValueError:  # no signature to check against
+                pass
+            raise
 
     def _call_with_hooks(self, args, kwargs):
         for hook_id, hook in list(self._forward_pre_hooks.items()):
@@ -717,7 +745,12 @@ class Module:
         mis_shaped = []
         for key, value in state_dict.items():
             target = targets.get(key)
-            if target is None or _is_lazy(target):
+            if target is None:
+                continue
+            if not (isinstance(value, Tensor) or is_array(value)):
+                raise StateDictError(f"load_state_dict into {type(self).__name__}: {key}: expected a Tensor, "
+                                     f"got {type(value).__name__}")
+            if _is_lazy(target):
                 continue
             if _is_lazy(value):
                 mis_shaped.append(f"{key}: checkpoint uninitialized, model {target.shape}")
@@ -810,6 +843,23 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _name_module(exc, module):
+    """Put the innermost module whose ``forward`` failed in front of the message of ``exc``, with
+    its settings (``Linear(in_features=2, ...): linear: input (2, 3) has 3 features ...``), unless
+    the message names it already."""
+    if getattr(exc, "_module_named", False):
+        return
+    exc._module_named = True
+    if not exc.args or not isinstance(exc.args[0], str):
+        return
+    name, message = module._get_name(), exc.args[0]
+    if message.startswith(name):
+        return
+    extra = module.extra_repr()
+    where = f"{name}({extra})" if extra and "\n" not in extra and len(extra) <= 120 else name
+    exc.args = (f"{where}: {message}", *exc.args[1:])
 
 
 def _insert(registry, key, hook, prepend):

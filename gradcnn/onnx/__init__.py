@@ -18,6 +18,7 @@ gradcnn primitive         ONNX
 Add Mul Div Pow           Add Mul Div Pow (operands cast to the result's dtype)
 Maximum Minimum           Max Min
 Neg Exp Log Sqrt Abs      Neg Exp Log Sqrt Abs
+Reciprocal                Reciprocal
 Log1p                     Log(Add(x, 1))
 Relu Sigmoid Tanh         Relu Sigmoid Tanh
 LeakyRelu                 LeakyRelu

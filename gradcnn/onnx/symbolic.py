@@ -421,6 +421,7 @@ TABLE = {
     elementwise.Log1p: _log1p,
     elementwise.Sqrt: _unary("Sqrt"),
     elementwise.Abs: _unary("Abs"),
+    elementwise.Reciprocal: _unary("Reciprocal"),
     elementwise.Relu: _unary("Relu"),
     elementwise.Sigmoid: _unary("Sigmoid"),
     elementwise.Tanh: _unary("Tanh"),

@@ -5,7 +5,11 @@ table is the whole list, so a reader can see every method a tensor has in one pl
 """
 
 import functools
+import numbers
 
+import numpy as np
+
+from ..autograd import no_grad
 from ..tensor import Tensor
 from .activation import elu, leaky_relu, log_softmax, maxout, prelu, rrelu, softmax
 from .dropout import dropout, dropout1d, dropout2d
@@ -90,6 +94,25 @@ def _swap(fn):
     return reflected
 
 
+def _operand_ok(other):
+    return (isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic))
+            or hasattr(other, "__cuda_array_interface__"))
+
+
+def _operator(fn):
+    """An arithmetic dunder: NotImplemented for an operand no tensor op takes (a str, None, a list),
+    so that Python tries the other operand's reflected method and then raises its TypeError, as it
+    does for PyTorch's tensors. The named functions (``gradcnn.add``) raise a DTypeError instead."""
+
+    def method(self, other):
+        if not _operand_ok(other):
+            return NotImplemented
+        return fn(self, other)
+
+    method.__name__ = fn.__name__
+    return method
+
+
 def _shape_method(fn):
     def method(self, *shape):
         return fn(self, *shape)
@@ -101,13 +124,14 @@ def _shape_method(fn):
 
 _METHODS = {
     # operators
-    "__add__": add, "__radd__": _swap(add), "__sub__": sub, "__rsub__": _swap(sub),
-    "__mul__": mul, "__rmul__": _swap(mul), "__truediv__": div, "__rtruediv__": _swap(div),
-    "__pow__": pow, "__rpow__": _swap(pow), "__neg__": neg, "__abs__": abs,
+    "__add__": _operator(add), "__radd__": _operator(_swap(add)), "__sub__": _operator(sub),
+    "__rsub__": _operator(_swap(sub)), "__mul__": _operator(mul), "__rmul__": _operator(_swap(mul)),
+    "__truediv__": _operator(div), "__rtruediv__": _operator(_swap(div)), "__pow__": _operator(pow),
+    "__rpow__": _operator(_swap(pow)), "__neg__": neg, "__abs__": abs,
     "__matmul__": matmul, "__rmatmul__": _swap(matmul), "__getitem__": getitem, "__setitem__": setitem,
     "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge, "__eq__": eq, "__ne__": ne,
-    "__mod__": remainder, "__rmod__": _swap(remainder), "__floordiv__": floor_divide,
-    "__rfloordiv__": _swap(floor_divide), "__and__": bitwise_and, "__rand__": _swap(bitwise_and),
+    "__mod__": _operator(remainder), "__rmod__": _operator(_swap(remainder)),
+    "__floordiv__": _operator(floor_divide), "__rfloordiv__": _operator(_swap(floor_divide)), "__and__": bitwise_and, "__rand__": _swap(bitwise_and),
     "__or__": bitwise_or, "__ror__": _swap(bitwise_or), "__xor__": bitwise_xor, "__rxor__": _swap(bitwise_xor),
     "__invert__": bitwise_not, "__pos__": lambda self: self,
     # elementwise
@@ -148,6 +172,54 @@ _METHODS.update({
     "expand_as": lambda self, other: expand(self, other.shape),
     **_OTHER_METHODS,
 })
+
+_METHODS.update({
+    # composites of the above, for the in-place forms optimizers and training loops use
+    "clamp_min": lambda self, min: clamp(self, min=min),
+    "clamp_max": lambda self, max: clamp(self, max=max),
+    "lerp": lambda self, end, weight: self + weight * (end - self),
+    "addcmul": lambda self, tensor1, tensor2, *, value=1: self + value * tensor1 * tensor2,
+    "addcdiv": lambda self, tensor1, tensor2, *, value=1: self + value * tensor1 / tensor2,
+})
+
+# ``x.exp_()`` is ``x.exp()`` written into ``x``: its version moves on and, in the graph, ``x`` is
+# now the result (Tensor._inplace). add_, sub_, mul_, div_, clamp_, fill_, zero_ and copy_ live on
+# Tensor itself.
+_IN_PLACE = (
+    "abs", "neg", "exp", "log", "log1p", "sqrt", "rsqrt", "square", "reciprocal", "sigmoid", "tanh", "relu",
+    "sign", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "floor", "ceil", "round", "trunc",
+    "pow", "remainder", "floor_divide", "masked_fill", "clamp_min", "clamp_max", "eq", "ne", "lt", "le", "gt",
+    "ge", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "scatter", "scatter_add", "lerp", "addcmul",
+    "addcdiv",
+)
+# PyTorch does not record these on the graph: the tensor keeps its grad_fn, and its gradient passes
+# through as if unchanged.
+_UNRECORDED = ("logical_not", "logical_and", "logical_or", "logical_xor")
+
+
+def _in_place(name, fn):
+    def method(self, *args, **kwargs):
+        return self._inplace(name, fn, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}``: the result is written into this tensor, which is returned."
+    return method
+
+
+def _unrecorded(name, fn):
+    def method(self, *args, **kwargs):
+        self._check_inplace(name)  # a leaf that requires grad is still refused
+        with no_grad():
+            return self._assign(fn(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}``, not recorded on the graph (as in PyTorch)."
+    return method
+
+
+_METHODS.update({f"{name}_": _in_place(f"{name}_", _METHODS[name]) for name in _IN_PLACE})
+_METHODS.update({f"{name}_": _unrecorded(f"{name}_", _METHODS[name]) for name in _UNRECORDED})
+_METHODS["clip_"] = Tensor.clamp_
 
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

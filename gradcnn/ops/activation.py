@@ -1,7 +1,7 @@
 """Activations beyond the elementwise primitives (relu, sigmoid, tanh live in ``elementwise``).
 
-``leaky_relu`` and ``log_softmax`` are primitives; ``prelu``, ``rrelu``, ``elu``, ``softmax`` and
-``maxout`` are composites and own no derivative.
+``leaky_relu`` and ``log_softmax`` are primitives; ``prelu``, ``rrelu``, ``elu``, ``softmax`` (the
+exp of log_softmax) and ``maxout`` are composites and own no derivative.
 """
 
 import numbers
@@ -9,13 +9,14 @@ import numbers
 import numpy as np
 
 from .. import random as _random
+from ..arguments import flag, number
 from ..autograd.function import Function
 from ..autograd.tape import is_grad_enabled
 from ..backends import get_array_module
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor, _dim
+from ..tensor import Tensor, _dim, resolve_dtype
 from .dropout import random_uniform
-from .elementwise import _Masked, clamp, exp, log1p, sigmoid, tanh, where
+from .elementwise import _Masked, cast, clamp, exp, log1p, sigmoid, tanh, where
 from .reduction import amax, sum
 from .shape import as_tensor_arg, reshape
 
@@ -49,10 +50,16 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def prelu(input, weight):
-    """Leaky ReLU with a learned slope: ``weight`` has one entry, or one per channel (dim 1)."""
+    """Leaky ReLU with a learned slope: ``weight`` has one entry (or is 0-d), or one per channel
+    (dim 1); it has the input's dtype, as in PyTorch, which does not promote here."""
     _float_input(input, "prelu")
     as_tensor_arg(weight, "prelu", "weight")
+    if weight.dtype != input.dtype:
+        raise DTypeError(f"prelu: input and weight must have the same dtype, got {input.dtype.name} and "
+                         f"{weight.dtype.name}")
     channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.ndim == 0:
+        weight = reshape(weight, (1,))
     if weight.ndim != 1 or weight.shape[0] not in (1, channels):
         raise ShapeError(
             f"prelu: weight has shape {weight.shape}; expected (1,) or ({channels},), one slope "
@@ -65,10 +72,13 @@ def prelu(input, weight):
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     """Randomized leaky ReLU: in training each negative element gets a slope drawn uniformly from
-    ``[lower, upper]`` (from the seeded generator); in eval the slope is ``(lower + upper) / 2``."""
+    ``[lower, upper]`` (from the seeded generator); in eval the slope is ``(lower + upper) / 2``.
+    Unlike PyTorch, a negative ``lower`` is refused."""
     _float_input(input, "rrelu")
+    lower, upper = number("rrelu", "lower", lower), number("rrelu", "upper", upper)
     if not 0 <= lower <= upper:
         raise ShapeError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    training = flag("rrelu", "training", training)
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
     # From the seeded generator, on the input's device (a GPU draws its own: see gradcnn.random).
@@ -83,24 +93,34 @@ def elu(input, alpha=1.0, inplace=False):
     """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere; ``inplace=True`` writes
     the result into ``input``."""
     _float_input(input, "elu")
+    alpha = number("elu", "alpha", alpha, finite=False)
     pos = input._data > 0
     negative = where(pos, 0.0, input)
-    out = where(pos, input, (exp(negative) - 1.0) * alpha)
+    with np.errstate(invalid="ignore", over="ignore"):  # alpha = inf: 0 * inf is nan in the branch not taken
+        out = where(pos, input, (exp(negative) - 1.0) * alpha)
     return input._assign(out, "elu_") if inplace else out
 
 
-def _softmax_dim(input, dim, op):
+def _softmax_input(input, dim, op, dtype):
+    """``input`` (cast to ``dtype`` first, when given) and ``dim`` checked for softmax-like ops."""
+    as_tensor_arg(input, op)
+    if dtype is not None:
+        if isinstance(dtype, str):  # a dtype object, as in PyTorch, not its name
+            raise DTypeError(f"{op}: dtype must be a dtype such as gradcnn.float64, got {dtype!r}")
+        input = cast(input, resolve_dtype(dtype, f"{op}: dtype"))
     _float_input(input, op)
     if dim is None:
         raise ShapeError(f"{op}: pass dim= (the class dim; 1 for an (N, C) input of shape {input.shape})")
-    return _dim(dim, input.ndim, op)
+    return input, _dim(dim, input.ndim, op)
 
 
-def softmax(input, dim=None):
-    """``exp(x) / sum(exp(x), dim)``, computed with the maximum subtracted so it cannot overflow."""
-    d = _softmax_dim(input, dim, "softmax")
-    e = exp(input - amax(input, d, keepdim=True).detach())
-    return e / sum(e, d, keepdim=True)
+def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: ARG001 (PyTorch's signature)
+    """``exp(x) / sum(exp(x), dim)``, computed with the maximum subtracted so it cannot overflow;
+    ``dtype`` casts the input first."""
+    input, d = _softmax_input(input, dim, "softmax", dtype)
+    # exp saves its output, so changing the result in place before backward is an error, as in
+    # PyTorch (whose softmax saves its output too); log_softmax makes it stable and exact at 1.
+    return exp(LogSoftmax.apply(input, dim=d))
 
 
 class LogSoftmax(Function):
@@ -113,11 +133,14 @@ class LogSoftmax(Function):
         # Subtract the maximum before the log-sum-exp, not after: x - (m + log(s)) rounds to the
         # precision of |m| (1e-3 for float32 logits of 1e4), (x - m) - log(s) keeps that of the
         # result. A slice of all -inf (or +inf) gives nan, as in PyTorch.
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shifted = x - x.max(axis=dim, keepdims=True)
-            m = shifted.max(axis=dim, keepdims=True)
-            m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
-            y = shifted - (xp.log(xp.exp(shifted - m).sum(axis=dim, keepdims=True)) + m)
+        if not x.size:  # an empty slice has no maximum, and its result is empty
+            y = x.copy()
+        else:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                shifted = x - x.max(axis=dim, keepdims=True)
+                m = shifted.max(axis=dim, keepdims=True)
+                m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
+                y = shifted - (xp.log(xp.exp(shifted - m).sum(axis=dim, keepdims=True)) + m)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y
@@ -131,9 +154,9 @@ class LogSoftmax(Function):
         return g - exp(y) * sum(g, ctx.dim, keepdim=True)
 
 
-def log_softmax(input, dim=None):
-    """``x - logsumexp(x, dim)``: finite even for logits of +-1e4."""
-    d = _softmax_dim(input, dim, "log_softmax")
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: ARG001 (PyTorch's signature)
+    """``x - logsumexp(x, dim)``: finite even for logits of +-1e4; ``dtype`` casts the input first."""
+    input, d = _softmax_input(input, dim, "log_softmax", dtype)
     return LogSoftmax.apply(input, dim=d)
 
 

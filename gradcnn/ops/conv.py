@@ -13,7 +13,8 @@ stride, per-side padding, dilation, groups and output size. A transposed convolu
 Padding is an int or a tuple (that many zeros on both sides), ``"valid"`` (none), ``"full"``
 (``k_eff - 1`` on both sides) or ``"same"`` (output size ``ceil(input / stride)`` at every stride;
 PyTorch accepts it only at stride 1, where the two agree). The definitions, the output sizes and
-every check of these arguments live in :mod:`gradcnn.geometry`.
+every check of these arguments live in :mod:`gradcnn.geometry`. An unbatched ``(C, *spatial)``
+input convolves as a batch of one, as in PyTorch.
 """
 
 from typing import NamedTuple
@@ -54,7 +55,8 @@ class Conv(Function):
         nx, nw, _ = ctx.needs_input_grad
         ctx.save_for_backward(x if nw else None, w if nx else None)
         g = geom
-        return backend_of(x).conv2d_forward(x, w, b, g.stride, g.pads, g.dilation, g.groups, g.out_hw)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN spread, as in PyTorch
+            return backend_of(x).conv2d_forward(x, w, b, g.stride, g.pads, g.dilation, g.groups, g.out_hw)
 
     @staticmethod
     def backward(ctx, gy):
@@ -73,7 +75,8 @@ class ConvData(Function):
         ngy, nw = ctx.needs_input_grad
         ctx.save_for_backward(gy if nw else None, w if ngy else None)
         g = geom
-        return backend_of(gy).conv2d_backward_data(gy, w, g.stride, g.pads, g.dilation, g.groups, g.in_hw)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return backend_of(gy).conv2d_backward_data(gy, w, g.stride, g.pads, g.dilation, g.groups, g.in_hw)
 
     @staticmethod
     def backward(ctx, gx):
@@ -93,7 +96,8 @@ class ConvWeight(Function):
         nx, ngy = ctx.needs_input_grad
         ctx.save_for_backward(x if ngy else None, gy if nx else None)
         g = geom
-        return backend_of(x).conv2d_backward_weight(x, gy, g.kernel, g.stride, g.pads, g.dilation, g.groups)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return backend_of(x).conv2d_backward_weight(x, gy, g.kernel, g.stride, g.pads, g.dilation, g.groups)
 
     @staticmethod
     def backward(ctx, ggw):
@@ -113,7 +117,8 @@ def _check_tensor(t, name, op, ndim, layout):
     if not isinstance(t, Tensor):
         raise DTypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
     if t.ndim != ndim:
-        raise ShapeError(f"{op}: {name} must be {ndim}-D {layout}, got shape {t.shape}")
+        unbatched = f" or {ndim - 1}-D unbatched" if name == "input" else ""
+        raise ShapeError(f"{op}: {name} must be {ndim}-D {layout}{unbatched}, got shape {t.shape}")
     if t.dtype.kind != "f":
         raise DTypeError(f"{op}: {name} must be floating, got {t.dtype.name}")
 
@@ -199,7 +204,20 @@ def _remember(key, geom):
         _validated[key] = geom
 
 
+def _batched(input, nd):
+    """``(input, True)`` with a batch dim added when it is unbatched ``(C, *spatial)``, as PyTorch
+    takes it; else ``(input, False)`` (the checks that follow name what is wrong)."""
+    if isinstance(input, Tensor) and input.ndim == nd + 1:
+        return reshape(input, (1,) + input.shape), True
+    return input, False
+
+
+def _unbatched(y, added):
+    return reshape(y, y.shape[1:]) if added else y
+
+
 def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    input, added = _batched(input, nd)
     key = _cache_key(op, input, weight, bias, stride, padding, dilation, groups)
     geom = _validated.get(key) if key is not None else None
     if geom is None:
@@ -209,8 +227,8 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
         x = reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
         w = reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
         y = Conv.apply(x, w, bias, geom=geom)
-        return reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
-    return Conv.apply(input, weight, bias, geom=geom)
+        return _unbatched(reshape(y, (y.shape[0], y.shape[1], y.shape[3])), added)
+    return _unbatched(Conv.apply(input, weight, bias, geom=geom), added)
 
 
 def _conv_geometry(op, nd, input, weight, bias, stride, padding, dilation, groups):
@@ -242,6 +260,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    input, added = _batched(input, nd)
     layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
     _check_tensor(input, "input", op, nd + 2, layout)
     _check_tensor(weight, "weight", op, nd + 2, "(in_channels, out_channels / groups, *kernel)")
@@ -266,7 +285,7 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
         y = reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
     if bias is not None:
         y = y + reshape(bias, (out_channels,) + (1,) * nd)
-    return y
+    return _unbatched(y, added)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):

@@ -12,22 +12,27 @@ any other input of at least 2 dims as ``(N, C, *)``). Dropping multiplies by zer
 dropped element stays NaN, as in PyTorch.
 """
 
-import numbers
 import warnings
 
 import numpy as np
 
 from .. import random as _random
+from ..arguments import flag, number
 from ..backends import get_array_module
 from ..errors import ShapeError
 from .shape import as_tensor_arg
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "random_uniform"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "probability", "random_uniform"]
 
 
-def _check_p(op, p):
-    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ShapeError(f"{op}: p must be a probability in [0, 1], got {p!r}")
+def probability(op, p):
+    """``p`` as a probability in [0, 1]; a bool is its 0 or 1, as PyTorch's dropouts take it."""
+    return number(op, "p", float(p) if isinstance(p, (bool, np.bool_)) else p, 0, 1)
+
+
+def _check(op, p, training):
+    """``p`` as a probability and ``training`` as a bool, as PyTorch's dropouts take them."""
+    return probability(op, p), flag(op, "training", training)
 
 
 def _masked(input, p, mask_shape, inplace, op):
@@ -57,7 +62,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """``input * mask / (1 - p)`` in training; ``inplace=True`` writes the result into ``input``
     (refused, as in PyTorch, for a leaf that requires grad)."""
     as_tensor_arg(input, "dropout")
-    _check_p("dropout", p)
+    p, training = _check("dropout", p, training)
     if not training or p == 0.0:
         return input
     return _masked(input, p, input.shape, inplace, "dropout")
@@ -74,7 +79,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of ``(N, C, L)`` (or unbatched ``(C, L)``) input with probability ``p``,
     scaling the others by ``1 / (1 - p)``."""
     as_tensor_arg(input, "dropout1d")
-    _check_p("dropout1d", p)
+    p, training = _check("dropout1d", p, training)
     if input.ndim not in (2, 3):
         raise ShapeError(
             f"dropout1d: expected 2-D (C, L) or 3-D (N, C, L) input, got shape {input.shape}; "
@@ -88,7 +93,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     ``1 / (1 - p)``. As in PyTorch, a 3-D input is read as ``(N, C, L)`` (with a warning: use
     ``dropout1d``), and other inputs of at least 2 dims as ``(N, C, *)`` (with a warning)."""
     as_tensor_arg(input, "dropout2d")
-    _check_p("dropout2d", p)
+    p, training = _check("dropout2d", p, training)
     if input.ndim == 3:
         warnings.warn(
             f"dropout2d: got a 3-D input {input.shape}; as PyTorch does, it is read as (N, C, L) and "
@@ -98,7 +103,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
             stacklevel=2,
         )
     elif input.ndim != 4:
-        if input.ndim < 2:
+        if input.ndim < 2 and training:  # in eval, PyTorch returns the input of any shape
             raise ShapeError(f"dropout2d: input must have at least 2 dims (N, C, *), got shape {input.shape}")
         warnings.warn(
             f"dropout2d: got a {input.ndim}-D input {input.shape}, where (N, C, H, W) is expected; "

@@ -6,11 +6,14 @@ tensors on two devices (a NumPy condition of ``where`` is a mask, and moves like
 Composites (``sub``, ``rsub``, ``square``, ...) own no derivative.
 """
 
+import functools
 import math
 import numbers
 
 import numpy as np
 
+from ..arguments import integer as _integer
+from ..arguments import number as _number
 from ..autograd.function import Function
 from ..backends import backend_of, device_of, get_array_module, is_array, is_cuda_array, parse_device
 from ..backends import to_device as _move  # arrays; ``to_device`` below is the differentiable op
@@ -52,6 +55,30 @@ __all__ = [
 
 def _shape(a):
     return getattr(a, "shape", ())
+
+
+def _ieee(fn):
+    """``fn`` computing as IEEE 754 and PyTorch do, without NumPy's warnings: 1 / 0 is inf, 0 / 0,
+    log(-1) and sin(inf) are nan, exp(1000) is inf (the ops a backward calls included)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def _no_bool(op, x):
+    """PyTorch has no kernel of ``op`` for bool tensors ("not implemented for 'Bool'")."""
+    if x.dtype == np.bool_:
+        raise DTypeError(f"{op}: input must not be a bool tensor (shape {tuple(x.shape)}): {op} is not defined for bool")
+
+
+def _tensor_input(op, x, name="input"):
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    return x
 
 
 def _check_broadcast(op, *shapes):
@@ -195,12 +222,14 @@ class Mul(Function):
 
 class Div(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
@@ -224,6 +253,7 @@ class Neg(Function):
 
 class Pow(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         y = a**b
@@ -231,6 +261,7 @@ class Pow(Function):
         return y
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
@@ -249,12 +280,14 @@ class Pow(Function):
 
 class Exp(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         y = get_array_module(x).exp(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g * y
@@ -262,11 +295,13 @@ class Exp(Function):
 
 class Log(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return get_array_module(x).log(x)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g / x
@@ -274,11 +309,13 @@ class Log(Function):
 
 class Log1p(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return get_array_module(x).log1p(x)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g / (x + 1.0)
@@ -286,12 +323,14 @@ class Log1p(Function):
 
 class Sqrt(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         y = get_array_module(x).sqrt(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g / (y * 2.0)
@@ -305,11 +344,36 @@ class _Masked(Function):
         return g * ctx.slope
 
 
-class Abs(_Masked):
+class Abs(Function):
+    """``|x|``; it saves its input, as PyTorch does, so changing that in place before backward is
+    an error."""
+
     @staticmethod
     def forward(ctx, x):
-        ctx.slope = get_array_module(x).sign(x)
+        ctx.save_for_backward(x)
         return get_array_module(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * sign(x)
+
+
+class Reciprocal(Function):
+    """``1 / x``; like PyTorch's it saves its output, not its input."""
+
+    @staticmethod
+    @_ieee
+    def forward(ctx, x):
+        y = get_array_module(x).reciprocal(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    @_ieee
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return -g * y * y
 
 
 class Clamp(_Masked):
@@ -456,11 +520,13 @@ class ToDevice(Function):
 
 class Sin(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return get_array_module(x).sin(x)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * cos(x)
@@ -468,11 +534,13 @@ class Sin(Function):
 
 class Cos(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return get_array_module(x).cos(x)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return -g * sin(x)
@@ -480,11 +548,13 @@ class Cos(Function):
 
 class Asin(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return get_array_module(x).arcsin(x)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g / sqrt(1.0 - x * x)
@@ -492,11 +562,13 @@ class Asin(Function):
 
 class Atan(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return get_array_module(x).arctan(x)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g / (1.0 + x * x)
@@ -510,8 +582,22 @@ def add(input, other):
     return _binary(Add, "add", input, other)
 
 
+def _is_bool(x):
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    dt = getattr(x, "dtype", None)
+    return dt is not None and np.dtype(dt) == np.bool_
+
+
 def sub(input, other):
-    """``input - other``: a composite, ``input + (-other)``."""
+    """``input - other``: a composite, ``input + (-other)``. As in PyTorch, a bool operand is
+    refused: ``~mask`` or ``logical_not`` inverts a mask."""
+    for name, x in (("input", input), ("other", other)):
+        if _is_bool(x):
+            raise DTypeError(
+                f"sub: {name} is a bool {'tensor' if hasattr(x, 'shape') else 'value'} ({x!r}); subtraction "
+                "with bools is not supported: use ~ or logical_not() to invert a mask"
+            )
     if not isinstance(other, Tensor):
         _check_operand("sub", other)
         return _binary(Add, "sub", input, -other)
@@ -524,7 +610,12 @@ def mul(input, other):
 
 
 def div(input, other):
-    """``input / other`` (true division), broadcasting."""
+    """``input / other`` (true division), broadcasting. A number divided by a tensor is
+    ``reciprocal(other) * input``, as in PyTorch (whose backward then needs no copy of ``other``)."""
+    if isinstance(other, Tensor) and isinstance(input, (numbers.Number, np.generic)) and not isinstance(
+        input, (bool, np.bool_, complex)
+    ):
+        return mul(reciprocal(other), input)
     return _binary(Div, "div", input, other, floating=True)
 
 
@@ -533,7 +624,17 @@ def neg(input):
 
 
 def pow(input, exponent):
-    """``input ** exponent``; either may be a Tensor."""
+    """``input ** exponent``; either may be a Tensor. An integer tensor to a negative integer
+    power is refused, as in PyTorch."""
+    if (
+        isinstance(input, Tensor)
+        and input.dtype.kind in "biu"
+        and isinstance(exponent, numbers.Integral)
+        and not isinstance(exponent, (bool, np.bool_))
+        and exponent < 0
+    ):
+        raise ShapeError(f"pow: integers to negative integer powers are not allowed (exponent={exponent}, "
+                         f"input dtype {input.dtype.name})")
     return _binary(Pow, "pow", input, exponent)
 
 
@@ -542,15 +643,16 @@ def square(input):
 
 
 def _unary(cls, x, op):
-    if not isinstance(x, Tensor):
-        raise DTypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    _tensor_input(op, x)
     if x.dtype.kind not in "fc":
         x = cast(x, np.float32)
     return cls.apply(x)
 
 
 def abs(input):
-    """``|input|``; its gradient at 0 is 0."""
+    """``|input|``; its gradient at 0 is 0. Integer tensors stay integer; bool ones are refused, as
+    in PyTorch."""
+    _no_bool("abs", _tensor_input("abs", input))
     return Abs.apply(input)
 
 
@@ -582,30 +684,70 @@ def tanh(input):
 def relu(input, inplace=False):
     """``max(input, 0)``; its gradient at 0 is 0, and NaN stays NaN. ``inplace=True`` writes the
     result into ``input`` (refused, as in PyTorch, for a leaf that requires grad)."""
-    if not isinstance(input, Tensor):
-        raise DTypeError(f"relu: input must be a Tensor, got {type(input).__name__}")
+    _no_bool("relu", _tensor_input("relu", input))
     return input._assign(Relu.apply(input), "relu_") if inplace else Relu.apply(input)
 
 
 def clamp(input, min=None, max=None):
-    """Limit values to ``[min, max]``; the gradient passes where ``min <= input <= max``."""
+    """Limit values to ``[min, max]`` (numbers or tensors, broadcasting), as ``minimum(maximum(input,
+    min), max)``: where ``min > max`` the result is ``max``, as in PyTorch. The gradient passes where
+    ``min <= input <= max``; a tensor bound gets it where it was the one picked."""
+    _tensor_input("clamp", input)
     if min is None and max is None:
-        raise DTypeError("clamp: at least one of min and max must be given")
+        raise DTypeError("clamp: at least one of min and max must be given (got min=None, max=None)")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor(input, min, max)
+    lo = None if min is None else _number("clamp", "min", min, finite=False)
+    hi = None if max is None else _number("clamp", "max", max, finite=False)
+    dt = result_type(input, *[v for v in (lo, hi) if v is not None])
+    if dt != input.dtype:
+        input = cast(input, dt)
+    return Clamp.apply(input, lo=lo, hi=hi)
+
+
+def _clamp_tensor(input, min, max):
+    """``clamp`` with a tensor bound: a composite of two ``where``s, so that each bound gets the
+    gradient where it was picked. NaN in ``input`` stays NaN."""
     for name, v in (("min", min), ("max", max)):
-        if v is not None and not isinstance(v, numbers.Real):
-            raise DTypeError(f"clamp: {name} must be a number, got {type(v).__name__}")
-    if min is not None and max is not None and min > max:
-        raise ShapeError(f"clamp: min ({min}) is greater than max ({max})")
-    return Clamp.apply(input, lo=min, hi=max)
+        if v is not None and not isinstance(v, Tensor):
+            raise DTypeError(
+                f"clamp: min and max must both be numbers or both be tensors, got {name}={v!r} with a tensor bound"
+            )
+    _check_broadcast("clamp", input.shape, *[_shape(v) for v in (min, max) if v is not None])
+    out = input
+    if min is not None:
+        below = _data_of(out) < _data_of(min)
+        out = where(below, min, out)
+    if max is not None:
+        above = _data_of(out) > _data_of(max)
+        out = where(above, max, out)
+    dt = result_type(input, *[v for v in (min, max) if v is not None])
+    return out if out.dtype == dt else cast(out, dt)
+
+
+def _data_of(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _describe(x):
+    return f"shape {tuple(x.shape)}" if hasattr(x, "shape") else repr(x)
+
+
+def _tensor_pair(op, input, other):
+    """PyTorch's ``maximum`` and ``minimum`` take two tensors, not a tensor and a number."""
+    _tensor_input(op, input)
+    _tensor_input(op, other, "other")
 
 
 def maximum(input, other):
-    """Elementwise maximum; where the two are equal each gets half the gradient."""
+    """Elementwise maximum of two tensors; where the two are equal each gets half the gradient."""
+    _tensor_pair("maximum", input, other)
     return _binary(Maximum, "maximum", input, other)
 
 
 def minimum(input, other):
-    """Elementwise minimum; where the two are equal each gets half the gradient."""
+    """Elementwise minimum of two tensors; where the two are equal each gets half the gradient."""
+    _tensor_pair("minimum", input, other)
     return _binary(Minimum, "minimum", input, other)
 
 
@@ -614,7 +756,9 @@ def where(condition, input, other):
     cond = condition._data if isinstance(condition, Tensor) else condition
     if not is_array(cond):
         cond = np.asarray(cond)
-    if cond.dtype != np.bool_:
+    if cond.dtype == np.uint8:  # PyTorch still takes a uint8 mask (deprecated there)
+        cond = cond != 0
+    elif cond.dtype != np.bool_:
         raise DTypeError(f"where: condition must be a bool tensor, got {cond.dtype.name}")
     if type(cond) is np.ndarray and not isinstance(condition, Tensor):
         # A NumPy mask (or list) is a constant, like an index: it goes to the operands' device.
@@ -744,7 +888,7 @@ def asin(input):
 
 def acos(input):
     """``pi / 2 - asin``: a composite."""
-    return neg(asin(input)) + math.pi / 2
+    return neg(asin(_unary_input(input, "acos"))) + math.pi / 2
 
 
 def atan(input):
@@ -762,11 +906,13 @@ def cosh(input):
 
 
 def reciprocal(input):
-    return div(1.0, _unary_input(input, "reciprocal"))
+    """``1 / input`` (integers and bools compute in the default floating dtype)."""
+    return Reciprocal.apply(_unary_input(input, "reciprocal"))
 
 
 def rsqrt(input):
-    return div(1.0, sqrt(input))
+    """``1 / sqrt(input)``: a composite."""
+    return reciprocal(sqrt(_unary_input(input, "rsqrt")))
 
 
 def _unary_input(x, op):
@@ -781,9 +927,10 @@ def _unary_input(x, op):
 
 def _constant(ufunc_name, doc, floating_only=False):
     def fn(input):
-        if not isinstance(input, Tensor):
-            raise DTypeError(f"{ufunc_name}: expected a Tensor, got {type(input).__name__}")
+        _tensor_input(ufunc_name, input)
         data = input._data
+        if floating_only:  # the rounding functions: PyTorch has no bool kernel for them
+            _no_bool(ufunc_name, input)
         if floating_only and data.dtype.kind != "f":
             return Tensor._make(data.copy())
         return Tensor._make(getattr(get_array_module(data), ufunc_name)(data))
@@ -813,9 +960,12 @@ def _promoted_ufunc(ufunc_name, doc, integral=False):
         dt = result_type(input, other)
         if integral and dt.kind not in "biu":
             raise DTypeError(f"{fn.__name__}: needs bool or integer tensors, got {dt.name}")
+        if ufunc_name == "floor_divide":
+            _check_integer_divisor(fn.__name__, dt, other)
         a, b = (x._data if isinstance(x, Tensor) else x for x in _promoted(input, other, False))
         try:
-            return Tensor._make(getattr(get_array_module(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # x // 0 is inf, as in PyTorch
+                return Tensor._make(getattr(get_array_module(a if hasattr(a, "shape") else b), ufunc_name)(a, b))
         except ValueError:
             _check_broadcast(fn.__name__, _shape(a), _shape(b))
             raise
@@ -849,12 +999,14 @@ class Remainder(Function):
     """Python's modulus, whose sign is the divisor's (PyTorch's ``remainder``, ``%``)."""
 
     @staticmethod
+    @_ieee
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[1] else None)
         return get_array_module(a if hasattr(a, "shape") else b).remainder(a, b)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
@@ -866,15 +1018,31 @@ class Remainder(Function):
 
 def remainder(input, other):
     """``input % other`` with the sign of ``other``; its gradient is 1 for ``input`` and
-    ``-(input // other)`` for ``other``."""
+    ``-(input // other)`` for ``other``. A floating ``x % 0`` is nan; an integer one is an error,
+    as in PyTorch."""
+    _check_operand("remainder", input)
+    _check_operand("remainder", other)
+    _check_integer_divisor("remainder", result_type(input, other), other)
     return _binary(Remainder, "remainder", input, other)
+
+
+def _check_integer_divisor(op, dt, other):
+    """Integer division by zero has no result (PyTorch raises "ZeroDivisionError"); bool has no kernel."""
+    if dt.kind == "b":
+        raise DTypeError(f"{op}: not defined for bool operands")
+    if dt.kind in "iu":
+        d = _data_of(other)
+        if not ((d != 0).all() if hasattr(d, "shape") else d != 0):
+            raise ShapeError(f"{op}: integer division by zero: other ({_describe(other)}) has a 0")
 
 
 def round(input, *, decimals=0):
     """Round half to even, as PyTorch (and NumPy) do; integers are returned unchanged."""
-    if not isinstance(input, Tensor):
-        raise DTypeError(f"round: expected a Tensor, got {type(input).__name__}")
+    _no_bool("round", _tensor_input("round", input))
+    decimals = _integer("round", "decimals", decimals)
     if input._data.dtype.kind != "f":
+        if decimals:
+            raise DTypeError(f"round: decimals={decimals} needs a floating input, got {input.dtype.name}")
         return Tensor._make(input._data.copy())
     return Tensor._make(get_array_module(input._data).round(input._data, decimals))
 
@@ -890,7 +1058,10 @@ def masked_fill(input, mask, value):
         if value.ndim != 0:
             raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
         value = cast(value, input.dtype)
-    elif isinstance(value, numbers.Number):
+    elif isinstance(value, (numbers.Real, np.bool_)):
         value = input._data.dtype.type(value)
+    else:
+        raise DTypeError(f"masked_fill: value must be a number or a 0-d tensor, got {value!r} ({type(value).__name__})")
+    _check_broadcast("masked_fill", _shape(m), input.shape)
     out = where(mask, value, input)
     return out if out.dtype == input.dtype else cast(out, input.dtype)

@@ -239,15 +239,17 @@ def _ignore_index(op, ignore_index):
     return int(ignore_index)
 
 
-def _nll(logp, t, target_shape, weight, ignore_index, reduction, bad=None):
+def _nll(logp, t, target, weight, ignore_index, reduction, bad=None):
     """``-weight[t] * logp[t]`` per sample and its reduction; ``t`` is the flat target array and
     ``bad`` (on a GPU) marks targets out of range, which make the loss nan. Returns the loss and
     the total weight of the targets that count: a number on the CPU, a 0-d array on a GPU, where
-    reading it would wait for the device."""
+    reading it would wait for the device. The gradient goes to the target's classes: changing
+    ``target`` in place before backward is an error, as in PyTorch."""
+    target_shape = target.shape
     xp = get_array_module(t)
     valid = t != ignore_index
     idx = xp.where(valid if bad is None else valid & ~bad, t, 0).astype(np.int64, copy=False)
-    picked = getitem(_classes_last(logp), (xp.arange(t.shape[0]), idx))
+    picked = getitem(_classes_last(logp), (xp.arange(t.shape[0]), idx), _checked=True, _watch=(target,))
     w = valid.astype(logp.dtype)
     if weight is not None:
         w = w * weight._data[idx]
@@ -277,7 +279,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     classes, t, bad = _class_target(op, input, target, ignore_index)
     weight = _class_weight(op, weight, input, classes)
     check_devices(op, ("input", input), ("target", target), ("weight", weight))
-    return _nll(input, t, target.shape, weight, ignore_index, reduction, bad)[0]
+    return _nll(input, t, target, weight, ignore_index, reduction, bad)[0]
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -298,8 +300,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     eps = _real(op, "label_smoothing", label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise LossValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing}")
-    if input.ndim == 0:
-        raise LossValueError(f"{op}: input must have a class dim, got a 0-d tensor")
+    if input.ndim == 0:  # PyTorch's error: dim 1, the classes, is out of range
+        raise IndexOutOfRangeError(f"{op}: input must have a class dim, got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     classes = input.shape[class_dim]
 
@@ -326,7 +328,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     weight = _class_weight(op, weight, input, classes)
     check_devices(op, ("input", input), ("target", target), ("weight", weight))
     logp = log_softmax(input, class_dim)
-    nll, total_weight = _nll(logp, t, target.shape, weight, ignore_index, reduction, bad)
+    nll, total_weight = _nll(logp, t, target, weight, ignore_index, reduction, bad)
     if eps == 0.0:
         return nll
     valid = (t != ignore_index).astype(input.dtype)[:, None]
@@ -345,12 +347,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 # -- regression losses ----------------------------------------------------------------------------
 
 
-def _regression(op, input, target, weight=None):
+def _regression(op, input, target, weight=None, bools=True):
     """Check ``input`` and ``target`` (which broadcast, with a warning unless they match) and an
-    optional elementwise ``weight`` of the input's shape."""
+    optional elementwise ``weight`` of the input's shape; return them, a bool one (``bools``: as
+    PyTorch's kernels take it, not its subtraction) as the other's floating dtype."""
     as_tensor_arg(input, op)
     as_tensor_arg(target, op, "target")
-    if input.dtype.kind not in "iuf" or target.dtype.kind not in "iuf" or "f" not in (
+    kinds = "iufb" if bools else "iuf"
+    if input.dtype.kind not in kinds or target.dtype.kind not in kinds or "f" not in (
             input.dtype.kind + target.dtype.kind):
         raise LossDTypeError(f"{op}: input and target must be numeric, one of them floating; got "
                              f"{input.dtype.name} and {target.dtype.name}")
@@ -361,6 +365,11 @@ def _regression(op, input, target, weight=None):
                              f"{input.shape}")
     check_devices(op, ("input", input), ("target", target), ("weight", weight))
     _broadcast_shape(op, input, target)
+    if input.dtype.kind == "b":
+        input = input.to(target.dtype)
+    elif target.dtype.kind == "b":
+        target = target.to(input.dtype)
+    return input, target
 
 
 def _weighted_mean(loss, weight, reduction):
@@ -377,7 +386,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     term, and then ``mean`` divides by the summed weight."""
     op = "mse_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
-    _regression(op, input, target, weight)
+    input, target = _regression(op, input, target, weight)
     d = input - target
     loss = d * d
     return _reduce(loss, reduction) if weight is None else _weighted_mean(loss, weight, reduction)
@@ -388,7 +397,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     gradient at ``input == target`` is 0."""
     op = "l1_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
-    _regression(op, input, target, weight)
+    input, target = _regression(op, input, target, weight, bools=False)
     loss = abs(input - target)
     return _reduce(loss, reduction) if weight is None else _weighted_mean(loss, weight, reduction)
 
@@ -401,7 +410,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     beta = _real(op, "beta", beta)
     if beta < 0:
         raise LossValueError(f"{op}: beta must be >= 0, got beta={beta}")
-    _regression(op, input, target)
+    input, target = _regression(op, input, target)
     d = input - target
     ad = abs(d)
     if beta == 0.0:
@@ -423,7 +432,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     delta = _real(op, "delta", delta)
     if delta <= 0:
         raise LossValueError(f"{op}: delta must be > 0, got delta={delta}")
-    _regression(op, input, target, weight)
+    as_tensor_arg(input, op)
+    if input.dtype.kind != "f":  # PyTorch computes in the input's dtype, and cannot store a float in it
+        raise LossDTypeError(f"{op}: input must be floating (the loss has its dtype), got {input.dtype.name}")
+    input, target = _regression(op, input, target, weight)
     if target.dtype != input.dtype:  # PyTorch computes in the input's dtype here, without promotion
         target = target.to(input.dtype)
     d = input - target
@@ -528,15 +540,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if input.dtype != dtype:
         input = input.to(dtype)
     pos = input._data > 0
-    softplus_neg = log1p(exp(where(pos, -input, input))) + where(pos, 0.0, -input)
-    if pos_weight is not None:
-        pos_weight = pos_weight if pos_weight.dtype == dtype else pos_weight.to(dtype)
-        loss = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg
-    else:
-        loss = (1.0 - target) * input + softplus_neg
-    if weight is not None:
-        loss = loss * (weight if weight.dtype == dtype else weight.to(dtype))
-    return _reduce(loss, reduction)
+    with np.errstate(invalid="ignore", over="ignore"):  # an infinite logit gives nan or inf, as in PyTorch
+        softplus_neg = log1p(exp(where(pos, -input, input))) + where(pos, 0.0, -input)
+        if pos_weight is not None:
+            pos_weight = pos_weight if pos_weight.dtype == dtype else pos_weight.to(dtype)
+            loss = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg
+        else:
+            loss = (1.0 - target) * input + softplus_neg
+        if weight is not None:
+            loss = loss * (weight if weight.dtype == dtype else weight.to(dtype))
+        return _reduce(loss, reduction)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):

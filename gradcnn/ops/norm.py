@@ -13,6 +13,9 @@ statistics alone); NaN spreads to every value normalized with it; batch norm in 
 exactly one value per channel, group norm exactly one value in all (a batch of one sample with one
 value per group).
 
+Dtypes follow PyTorch's CPU kernels: the weights and statistics share the input's dtype, or are all
+float32 for float16 input, which is then normalized in float32 and returned in float16.
+
 Batch norm in training is one primitive, :class:`BatchNorm`, as in PyTorch: a backend kernel
 computes the statistics (in float64) and the output in two passes, and its backward is one kernel
 for the sums and one for the input gradient. With ``create_graph=True`` its backward is written
@@ -21,15 +24,17 @@ higher derivatives exist as for the composites.
 """
 
 import math
-import numbers
+
+import numpy as np
 
 from .. import geometry
+from ..arguments import flag, integer, number
 from ..autograd.function import Function
 from ..autograd.tape import is_grad_enabled
 from ..backends import backend_of
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, check_devices
-from .elementwise import sqrt
+from .elementwise import cast, sqrt
 from .pool import avg_pool2d
 from .reduction import mean
 from .reduction import sum as _sum
@@ -47,8 +52,25 @@ def _check_input(input, op, min_dims=2, layout="(N, C, *)"):
 
 
 def _check_eps(op, eps):
-    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps >= 0:
-        raise ShapeError(f"{op}: eps must be a non-negative number, got {eps!r}")
+    return number(op, "eps", eps, 0)
+
+
+def _check_dtypes(op, input, *params):
+    """The ``(name, tensor or None)`` pairs of ``params`` all in the input's dtype, or all float32
+    for float16 input (PyTorch's CPU kernels take those two, and no other mix)."""
+    given = [(name, t.dtype) for name, t in params if t is not None]
+    first = given[0][1] if given else input.dtype
+    allowed = (input.dtype, np.float32) if input.dtype == np.float16 else (input.dtype,)
+    for name, dtype in given:
+        if dtype != first or dtype not in allowed:
+            raise DTypeError(f"{op}: {name} is {dtype.name} but input is {input.dtype.name}"
+                             f"{'' if dtype == first else f' and {given[0][0]} is {first.name}'}; convert "
+                             f"them to one dtype (e.g. {name}.to(input.dtype))")
+
+
+def _opmath(input):
+    """float16 input as float32: PyTorch normalizes it in float32 and rounds the result once."""
+    return cast(input, np.float32) if input.dtype == np.float16 else input
 
 
 def _normalize(input, axes, eps):
@@ -56,10 +78,11 @@ def _normalize(input, axes, eps):
     biased variance; an empty input passes through, with no statistics (``None``)."""
     if input._data.size == 0:
         return input, None, None
-    mu = mean(input, axes, keepdim=True)
-    centered = input - mu
-    var = mean(centered * centered, axes, keepdim=True)
-    return centered / sqrt(var + eps), mu, var
+    with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN spread, as in PyTorch
+        mu = mean(input, axes, keepdim=True)
+        centered = input - mu
+        var = mean(centered * centered, axes, keepdim=True)
+        return centered / sqrt(var + eps), mu, var
 
 
 class BatchNorm(Function):
@@ -130,7 +153,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, t in stats:
         _check_stat(t, name, channels, input)
     check_devices("batch_norm", ("input", input), *stats)
-    _check_eps("batch_norm", eps)
+    _check_dtypes("batch_norm", input, *stats)
+    training = flag("batch_norm", "training", training)
+    momentum = number("batch_norm", "momentum", momentum)
+    eps = _check_eps("batch_norm", eps)
     bshape = (1, channels) + (1,) * (input.ndim - 2)
     count = input._data.size // max(channels, 1)
 
@@ -156,8 +182,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         if running_mean is None or running_var is None:
             raise ShapeError("batch_norm: eval mode (training=False) needs running_mean and running_var")
-        out = (input - reshape(running_mean, bshape)) / sqrt(reshape(running_var, bshape) + eps)
-    return _affine(out, weight, bias, bshape)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a negative running_var gives NaN, as in PyTorch
+            out = (input - reshape(running_mean, bshape)) / sqrt(reshape(running_var, bshape) + eps)
+    # float16 input with float32 statistics is computed in float32, and returned in float16
+    return cast(_affine(out, weight, bias, bshape), input.dtype)
 
 
 def _update_running(stat, new, momentum):
@@ -192,6 +220,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     ``normalized_shape``, optional), as ``torch.nn.functional.layer_norm``."""
     op = "layer_norm"
     _check_input(input, op, 1, "at least 1-D")
+    if not isinstance(normalized_shape, (tuple, list)):  # an int is for nn.LayerNorm only, as in PyTorch
+        raise DTypeError(f"{op}: normalized_shape must be a tuple of ints, got {normalized_shape!r} "
+                         f"({type(normalized_shape).__name__})")
     shape = normalized_shape_arg(op, normalized_shape)
     if input.shape[input.ndim - len(shape):] != shape or input.ndim < len(shape):
         raise ShapeError(
@@ -204,13 +235,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and t.shape != shape:
             raise ShapeError(f"{op}: {name} has shape {t.shape}, expected normalized_shape {shape}")
     check_devices(op, ("input", input), ("weight", weight), ("bias", bias))
-    _check_eps(op, eps)
-    out = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)[0]
+    _check_dtypes(op, input, ("weight", weight), ("bias", bias))
+    eps = _check_eps(op, eps)
+    out = _normalize(_opmath(input), tuple(range(input.ndim - len(shape), input.ndim)), eps)[0]
     if weight is not None:
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out
+    return cast(out, input.dtype)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -229,36 +261,42 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         _check_stat(t, name, channels, input, op)
     check_devices(op, ("input", input), ("weight", weight), ("bias", bias))
-    _check_eps(op, eps)
+    _check_dtypes(op, input, ("weight", weight), ("bias", bias))
+    eps = _check_eps(op, eps)
     per_group = channels // num_groups * math.prod(input.shape[2:])
     if n * per_group == 1:
         raise ShapeError(
             f"{op}: expected more than one value to normalize, got input of shape {input.shape} with "
             f"num_groups={num_groups} (1 sample, 1 value per group)"
         )
-    grouped = reshape(input, (n, num_groups, per_group))
+    grouped = reshape(_opmath(input), (n, num_groups, per_group))
     out = reshape(_normalize(grouped, (2,), eps)[0], input.shape)
     bshape = (1, channels) + (1,) * (input.ndim - 2)
     if weight is not None:
         out = out * reshape(weight, bshape)
     if bias is not None:
         out = out + reshape(bias, bshape)
-    return out
+    return cast(out, input.dtype)
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """AlexNet's local response normalization across channels, as PyTorch computes it:
     ``x / (k + alpha * mean(x^2 over size neighbouring channels)) ** beta``, the window zero-padded
     by ``size // 2`` before and ``(size - 1) // 2`` after. A composite of differentiable ops."""
-    as_tensor_arg(input, "local_response_norm")
+    op = "local_response_norm"
+    as_tensor_arg(input, op)
     if input.ndim < 3:
-        raise ShapeError(f"local_response_norm: input must be (N, C, *) with at least 3 dims, got {input.shape}")
-    if not isinstance(size, numbers.Integral) or size < 1:
-        raise ShapeError(f"local_response_norm: size must be a positive int, got {size!r}")
+        raise ShapeError(f"{op}: input must be (N, C, *) with at least 3 dims, got {input.shape}")
+    # int64 runs as in PyTorch: the window means are int64 (truncated), the result float32
+    if input.dtype.kind != "f" and input.dtype != np.int64:
+        raise DTypeError(f"{op}: input must be floating or int64, got {input.dtype.name}")
+    size = integer(op, "size", size, minimum=1)
+    alpha, beta, k = number(op, "alpha", alpha), number(op, "beta", beta), number(op, "k", k)
     if input._data.size == 0:
         return input * 1.0  # an empty batch (or no channels): nothing to normalize
     n, c = input.shape[:2]
-    squares = reshape(input * input, (n, 1, c, -1))
-    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
-    mean_sq = reshape(avg_pool2d(squares, (size, 1), stride=1), input.shape)
-    return input / (mean_sq * alpha + k) ** beta
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # inf and NaN spread, as in PyTorch
+        squares = reshape(input * input, (n, 1, c, -1))
+        squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+        mean_sq = reshape(avg_pool2d(squares, (size, 1), stride=1), input.shape)
+        return input / (mean_sq * alpha + k) ** beta

@@ -15,16 +15,19 @@ Output sizes and average divisors follow PyTorch exactly, ``ceil_mode`` and ``co
 included: with ``ceil_mode`` the last window must start inside the input or its left padding; with
 ``count_include_pad`` the divisor counts padding but not the part of a window past the padding. The
 sizes and the checks of the window arguments live in :mod:`gradcnn.geometry`.
-"""
 
-import numbers
+As in PyTorch, an unbatched ``(C, *spatial)`` input pools as a batch of one; max pooling takes
+integer input too (every integer dtype but bool), average pooling int64 (the means truncated toward
+zero); an adaptive ``output_size`` of 0 gives an empty result.
+"""
 
 import numpy as np
 
 from .. import geometry
+from ..arguments import flag, integer
 from ..autograd.function import Function
 from ..backends import backend_of
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor
 from .shape import reshape
 
@@ -45,9 +48,12 @@ __all__ = [
 
 class MaxPool(Function):
     @staticmethod
-    def forward(ctx, x, *, win):
+    def forward(ctx, x, *, win, watch=()):
         hstart, hcount, dh, wstart, wcount, dw = win.max_windows
         y, idx = backend_of(x).max_pool2d_forward(x, hstart, hcount, dh, wstart, wcount, dw, win.out_hw)
+        # The gradient goes where the input had its maxima: changing the input in place before
+        # backward is an error, as in PyTorch (which saves the input).
+        ctx.watch(*watch)
         ctx.idx, ctx.in_hw = idx, x.shape[2:]
         ctx.mark_non_differentiable(idx)
         return y, idx
@@ -115,19 +121,46 @@ class _Windows:
         self.avg_windows = avg_windows
 
 
-def _check_input(input, op, nd):
+# The dtypes each kind of pool takes, as PyTorch's CPU kernels: max pooling floats and every
+# integer dtype (not bool), average pooling floats and int64, adaptive pools floats only.
+_KINDS = {"max": "fiu", "avg": "f", "adaptive_max": "f", "adaptive_avg": "f"}
+_TAKES = {"max": "floating or integer", "avg": "floating or int64", "adaptive_max": "floating", "adaptive_avg": "floating"}
+
+
+def _batched(input, op, nd, kind):
+    """``(input as (N, C, *spatial), whether a batch dim was added)``: an unbatched ``(C, *spatial)``
+    input is pooled as a batch of one, as PyTorch does."""
     if not isinstance(input, Tensor):
         raise DTypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    if input.ndim != nd + 2:
-        layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
-        raise ShapeError(f"{op}: input must be {nd + 2}-D {layout}, got shape {input.shape}")
-    if input.dtype.kind != "f":
-        raise DTypeError(f"{op}: input must be floating, got {input.dtype.name}")
+    layout = "(C, L) or (N, C, L)" if nd == 1 else "(C, H, W) or (N, C, H, W)"
+    if input.ndim < nd + 1:
+        # PyTorch looks up dim -(nd + 1) of it: an IndexError there
+        raise IndexOutOfRangeError(f"{op}: input must be {nd + 1}-D or {nd + 2}-D {layout}, got shape {input.shape}")
+    if input.ndim > nd + 2:
+        raise ShapeError(f"{op}: input must be {nd + 1}-D or {nd + 2}-D {layout}, got shape {input.shape}")
+    if input.dtype.kind not in _KINDS[kind] and not (kind == "avg" and input.dtype == np.int64):
+        raise DTypeError(f"{op}: input must be {_TAKES[kind]}, got {input.dtype.name}")
+    # PyTorch's checks: no channels is an error, except in adaptive average pooling and in an
+    # unbatched adaptive max pool (where they stand for the batch)
+    if input.shape[-nd - 1] == 0 and kind != "adaptive_avg" and not (kind == "adaptive_max" and input.ndim == nd + 1):
+        raise ShapeError(f"{op}: input must have at least one channel (dim {-nd - 1}), got shape {input.shape}")
+    if input.ndim == nd + 1:
+        return reshape(input, (1,) + input.shape), True
+    return input, False
+
+
+def _unbatched(y, added):
+    """``y`` (a tensor, or values and indices) without the batch dim :func:`_batched` added."""
+    if not added:
+        return y
+    if isinstance(y, tuple):
+        return tuple(reshape(t, t.shape[1:]) for t in y)
+    return reshape(y, y.shape[1:])
 
 
 def _fixed(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
     """Kernel, stride, padding, dilation and output sizes of a fixed-window pool, validated."""
-    _check_input(input, op, nd)
+    ceil_mode = flag(op, "ceil_mode", ceil_mode)
     k, s, p, d = geometry.pool_args(op, nd, kernel_size, stride, padding, dilation)
     out = geometry.pool_output_sizes(op, tuple(input.shape[2:]), k, s, p, d, ceil_mode)
     geometry.check_fits(op, "the output", tuple(input.shape[:2]) + tuple(out), input.dtype.itemsize)
@@ -162,7 +195,7 @@ def _unit_dim():
 
 def _run_max(input, nd, win, return_indices):
     x = input if nd == 2 else reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
-    y, idx = MaxPool.apply(x, win=win)
+    y, idx = MaxPool.apply(x, win=win, watch=(input,) if input.requires_grad else ())
     if not return_indices:
         return y if nd == 2 else reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
     idx = idx.long()  # int64, as PyTorch returns them
@@ -217,9 +250,14 @@ def _cached_windows(key, make):
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    input, added = _batched(input, op, nd, "max")
+    if nd == 1 and input.dtype.kind != "f" and not return_indices:
+        # PyTorch's 1-D max pool without indices has no integer kernel
+        raise DTypeError(f"{op}: input of dtype {input.dtype.name} is not supported without return_indices "
+                         "(floating input, or integer with return_indices=True)")
     key = _window_key(op, input, kernel_size, stride, padding, dilation, ceil_mode)
     win = _cached_windows(key, lambda: _max_windows(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode))
-    return _run_max(input, nd, win, return_indices)
+    return _unbatched(_run_max(input, nd, win, return_indices), added)
 
 
 def _max_windows(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
@@ -245,16 +283,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    input, added = _batched(input, op, nd, "avg")
     key = _window_key(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     win = _cached_windows(key, lambda: _avg_windows(op, nd, input, kernel_size, stride, padding, ceil_mode,
                                                     count_include_pad, divisor_override))
-    return _run_avg(input, nd, win)
+    return _unbatched(_run_avg(input, nd, win), added)
 
 
 def _avg_windows(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     k, s, p, d, out = _fixed(op, nd, input, kernel_size, stride, padding, 1, ceil_mode)
-    if divisor_override is not None and (not isinstance(divisor_override, numbers.Real) or divisor_override <= 0):
-        raise ShapeError(f"{op}: divisor_override must be a positive number, got {divisor_override!r}")
+    count_include_pad = flag(op, "count_include_pad", count_include_pad)
+    divisor_override = integer(op, "divisor_override", divisor_override, allow_none=True)
+    if divisor_override == 0:
+        raise ShapeError(f"{op}: divisor_override must not be zero, got divisor_override=0")
     sizes = input.shape[2:]
     dims = [_avg_dim(o, n, ki, si, pi, count_include_pad) for o, n, ki, si, pi in zip(out, sizes, k, s, p)]
     if nd == 1:
@@ -279,9 +320,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 def _adaptive_sizes(op, nd, input, output_size):
-    _check_input(input, op, nd)
     sizes = input.shape[2:]
-    out = geometry.adaptive_output_size(op, output_size, nd)
+    # PyTorch's 1-D adaptive pools take ints only; the 2-D ones read None as "keep that size"
+    out = geometry.adaptive_output_size(op, output_size, nd, allow_none=nd > 1)
     out = tuple(n if o is None else o for o, n in zip(out, sizes))
     if any(n < 1 for n in sizes):
         raise ShapeError(f"{op}: input spatial size {sizes} must be at least 1 in every dim")
@@ -301,6 +342,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def _adaptive_avg(op, nd, input, output_size):
+    input, added = _batched(input, op, nd, "adaptive_avg")
     sizes, out = _adaptive_sizes(op, nd, input, output_size)
     dims = [geometry.adaptive_windows(n, o) for n, o in zip(sizes, out)]
     if nd == 1:
@@ -308,7 +350,7 @@ def _adaptive_avg(op, nd, input, output_size):
     (hs, he), (ws, we) = dims
     div = np.outer(he - hs, we - ws).astype(np.float64)
     win = _Windows(div.shape, avg_windows=(hs, he, ws, we, div))
-    return _run_avg(input, nd, win)
+    return _unbatched(_run_avg(input, nd, win), added)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -323,6 +365,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def _adaptive_max(op, nd, input, output_size, return_indices):
+    input, added = _batched(input, op, nd, "adaptive_max")
     sizes, out = _adaptive_sizes(op, nd, input, output_size)
     dims = []
     for n, o in zip(sizes, out):
@@ -332,4 +375,4 @@ def _adaptive_max(op, nd, input, output_size, return_indices):
         dims = [(np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64), 1)] + dims
         out = (1,) + out
     win = _Windows(out, max_windows=(*dims[0], *dims[1]))
-    return _run_max(input, nd, win, return_indices)
+    return _unbatched(_run_max(input, nd, win, return_indices), added)

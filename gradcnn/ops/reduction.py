@@ -10,13 +10,14 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..arguments import flag, integer, number
 from ..autograd.function import Function
 from ..autograd.tape import is_grad_enabled
 from ..backends import get_array_module
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor, _dim
 from .elementwise import abs, exp, log, maximum, minimum, ne, sqrt, where
-from .shape import expand, flip, gather, reshape, squeeze
+from .shape import as_tensor_arg, expand, flip, gather, reshape, squeeze
 
 __all__ = [
     "sum",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
+_EVERY_DIM = object()  # ``max(x)``: PyTorch refuses an explicit ``dim=None`` there
 
 
 def normalize_dims(dim, ndim, op):
@@ -108,7 +110,7 @@ class Amin(_Extreme):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (all dims by default)."""
-    axes = normalize_dims(dim, input.ndim, "sum")
+    input, axes, keepdim = _reduction_args("sum", input, dim, keepdim)
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype == np.bool_ or input.dtype.kind in "iu":
@@ -118,6 +120,30 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return Sum.apply(input, axes=axes, keepdim=keepdim)
 
 
+def _reduction_args(op, input, dim, keepdim):
+    """``input`` checked to be a Tensor, ``dim`` as sorted axes and ``keepdim`` as a bool."""
+    input = as_tensor_arg(input, op)
+    keepdim = flag(op, "keepdim", keepdim)
+    return input, normalize_dims(dim, input.ndim, op), keepdim
+
+
+def _all_dims(dim):
+    return dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+
+
+def _check_nonempty(op, input, dim, axes):
+    """PyTorch's rule for reductions without an identity (max, min, argmax): over every dim the
+    input must have an element; over named dims each of them must be non-empty."""
+    if _all_dims(dim):
+        if input._data.size == 0:
+            raise ShapeError(f"{op}: the input (shape {input.shape}) has no elements; name the dim to reduce")
+        return
+    for a in axes:
+        if input.ndim and input.shape[a] == 0:
+            raise IndexOutOfRangeError(f"{op}: dim {a} of the input (shape {input.shape}) is empty; "
+                                       "the reduction has no identity")
+
+
 def _count(shape, axes):
     n = 1
     for a in axes:
@@ -125,21 +151,21 @@ def _count(shape, axes):
     return n
 
 
-def mean(input, dim=None, keepdim=False):
-    """Mean over ``dim`` (all dims by default): ``sum / count``."""
-    axes = normalize_dims(dim, input.ndim, "mean")
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over ``dim`` (all dims by default): ``sum / count``; NaN over no elements, as in PyTorch.
+    Integers and bools need ``dtype=`` (a floating one), as there."""
+    input, axes, keepdim = _reduction_args("mean", input, dim, keepdim)
+    if dtype is not None:
+        input = input.to(dtype)
     if input.dtype.kind != "f":
-        input = input.to(np.float32)
-    n = _count(input.shape, axes)
-    if n == 0:
-        raise ShapeError(f"mean: reducing dims {axes} of a tensor of shape {input.shape} with no elements")
-    return sum(input, axes, keepdim) / float(n)
+        raise DTypeError(f"mean: input must have a floating dtype (or give a floating dtype=), got {input.dtype.name}")
+    with np.errstate(invalid="ignore"):  # 0 / 0 over no elements: NaN, PyTorch's answer
+        return sum(input, axes, keepdim) / float(_count(input.shape, axes))
 
 
 def _extreme(cls, op, input, dim, keepdim):
-    axes = normalize_dims(dim, input.ndim, op)
-    if _count(input.shape, axes) == 0:
-        raise ShapeError(f"{op}: reducing dims {axes} of a tensor of shape {input.shape} with no elements")
+    input, axes, keepdim = _reduction_args(op, input, dim, keepdim)
+    _check_nonempty(op, input, dim, axes)
     if not axes and input.ndim:
         return input
     return cls.apply(input, axes=axes, keepdim=keepdim)
@@ -156,72 +182,114 @@ def amin(input, dim=None, keepdim=False):
 
 
 def _arg(fn, op, input, dim, keepdim):
+    input = as_tensor_arg(input, op)
+    keepdim = flag(op, "keepdim", keepdim)
     if dim is None:
         if input._data.size == 0:
-            raise ShapeError(f"{op}: the input (shape {input.shape}) has no elements")
-        return Tensor._make(getattr(input._data, fn)().astype(np.int64))
+            raise IndexOutOfRangeError(f"{op}: the input (shape {input.shape}) has no elements; name the dim to reduce")
+        idx = getattr(input._data, fn)().astype(np.int64)
+        return Tensor._make(idx.reshape((1,) * input.ndim) if keepdim else idx)
     d = _dim(dim, input.ndim, op)
-    if input.ndim and input.shape[d] == 0:
-        raise ShapeError(f"{op}: dim {d} of the input (shape {input.shape}) is empty")
+    _check_nonempty(op, input, d, (d,))
     idx = getattr(input._data, fn)(axis=d if input.ndim else None, keepdims=keepdim and input.ndim > 0)
     return Tensor._make(idx.astype(np.int64))
 
 
+def _not_bool(input, op):
+    if input.dtype == np.bool_:
+        raise DTypeError(f"{op}: bool input is not supported, as in PyTorch; convert it with .int() or .float()")
+
+
 def argmax(input, dim=None, keepdim=False):
     """Index of the maximum (first one among ties); over the flattened tensor when ``dim=None``."""
+    _not_bool(as_tensor_arg(input, "argmax"), "argmax")
     return _arg("argmax", "argmax", input, dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):
     """Index of the minimum (first one among ties); over the flattened tensor when ``dim=None``."""
+    _not_bool(as_tensor_arg(input, "argmin"), "argmin")
     return _arg("argmin", "argmin", input, dim, keepdim)
 
 
-def max(input, dim=None, keepdim=False):
+def max(input, dim=_EVERY_DIM, keepdim=False):
     """The maximum of all elements (ties share the gradient equally), or with ``dim`` (an int) a
     ``(values, indices)`` pair whose gradient goes to the element each index names, as in PyTorch."""
-    if dim is None:
+    input = as_tensor_arg(input, "max")
+    if dim is _EVERY_DIM:
+        if flag("max", "keepdim", keepdim):
+            raise DTypeError("max: keepdim=True needs a dim to keep")
         return amax(input)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
-    dim = _dim(dim, input.ndim, "max")  # one int, as in PyTorch: indices over several dims are undefined
-    return _picked(input, dim, keepdim, argmax(input, dim, True))
-
-
-def min(input, dim=None, keepdim=False):
-    """The minimum of all elements, or with ``dim`` (an int) a ``(values, indices)`` pair."""
     if dim is None:
+        raise DTypeError("max: dim must be an int (leave it out to reduce every dim), got None")
+    dim = _dim(dim, input.ndim, "max")  # one int, as in PyTorch: indices over several dims are undefined
+    keepdim = flag("max", "keepdim", keepdim)
+    _check_nonempty("max", input, dim, (dim,))
+    return _picked(input, dim, keepdim, _arg("argmax", "max", input, dim, True))
+
+
+def min(input, dim=_EVERY_DIM, keepdim=False):
+    """The minimum of all elements, or with ``dim`` (an int) a ``(values, indices)`` pair."""
+    input = as_tensor_arg(input, "min")
+    if dim is _EVERY_DIM:
+        if flag("min", "keepdim", keepdim):
+            raise DTypeError("min: keepdim=True needs a dim to keep")
         return amin(input)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
+    if dim is None:
+        raise DTypeError("min: dim must be an int (leave it out to reduce every dim), got None")
     dim = _dim(dim, input.ndim, "min")  # one int, as in PyTorch: indices over several dims are undefined
-    return _picked(input, dim, keepdim, argmin(input, dim, True))
+    keepdim = flag("min", "keepdim", keepdim)
+    _check_nonempty("min", input, dim, (dim,))
+    return _picked(input, dim, keepdim, _arg("argmin", "min", input, dim, True))
 
 
-def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
-    """Variance over ``dim``, dividing by ``count - correction`` (1 by default: unbiased)."""
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    axes = normalize_dims(dim, input.ndim, "var")
-    n = _count(input.shape, axes)
-    if n - correction <= 0:
-        raise ShapeError(
-            f"var: {n} elements per reduction (dims {axes} of shape {input.shape}) with "
-            f"correction={correction} leaves {n - correction} degrees of freedom"
-        )
-    centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim) / float(n - correction)
+def _var(op, input, dim, unbiased, keepdim, correction):
+    input, axes, keepdim = _reduction_args(op, input, dim, keepdim)
+    if correction is None:
+        correction = 1 if flag(op, "unbiased", unbiased) else 0
+    else:
+        flag(op, "unbiased", unbiased)
+        correction = number(op, "correction", correction)
+    if input.dtype.kind != "f":
+        raise DTypeError(f"{op}: input must have a floating dtype, got {input.dtype.name}")
+    # Over no more elements than the correction the divisor is 0: inf or NaN, as in PyTorch.
+    dof = float(_count(input.shape, axes) - correction)
+    dof = dof if dof > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf in an infinite slice: NaN
+        centered = input - mean(input, axes, keepdim=True)
+        return sum(centered * centered, axes, keepdim) / dof
 
 
-def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None):
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """Variance over ``dim``, dividing by ``count - correction`` (by default 1, or 0 with
+    ``unbiased=False``); inf or NaN where that is not positive, as in PyTorch."""
+    return _var("var", input, dim, unbiased, keepdim, correction)
+
+
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
     """Standard deviation: ``sqrt(var(...))``."""
-    return sqrt(var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+    return sqrt(_var("std", input, dim, unbiased, keepdim, correction))
 
 
-def logsumexp(input, dim, keepdim=False):
-    """``log(sum(exp(input), dim))`` without overflow: the maximum is taken out first."""
-    axes = normalize_dims(dim, input.ndim, "logsumexp")
-    m = amax(input, axes, keepdim=True).detach()
+def logsumexp(input, dim=None, keepdim=False):
+    """``log(sum(exp(input), dim))`` without overflow: the maximum is taken out first; ``-inf``
+    over no elements."""
+    input = as_tensor_arg(input, "logsumexp")
+    if dim is None:
+        raise DTypeError("logsumexp: dim (required, as in PyTorch) must be an int or a tuple of ints, got None")
+    if _all_dims(dim) and input.ndim:
+        raise ShapeError(f"logsumexp: dim must name at least one dim of the input (shape {input.shape}), got {dim!r}")
+    input, axes, keepdim = _reduction_args("logsumexp", input, dim, keepdim)
+    if input.dtype.kind != "f":  # integers and bools give the default float dtype, as in PyTorch
+        input = input.to(np.float32)
+    if _count(input.shape, axes):
+        m = amax(input, axes, keepdim=True).detach()
+    else:  # nothing to take out: the sum of no terms is 0
+        m = Tensor._make(get_array_module(input._data).zeros(_kept_shape(input.shape, axes), input.dtype))
     # A slice of all -inf (or +inf) would give inf - inf = nan; shift by 0 there instead.
     m = where(get_array_module(m).isfinite(m._data), m, 0.0)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for a slice of all -inf (CuPy never warns)
@@ -261,7 +329,10 @@ def _sort_indices(data, dim, descending):
 def sort(input, dim=-1, descending=False, stable=False):  # noqa: ARG001 (always stable)
     """``(values, indices)`` sorted along ``dim``; always stable, whatever ``stable`` says (PyTorch
     allows that), and NaN sorts as the largest value."""
+    input = as_tensor_arg(input, "sort")
     d = _dim(dim, input.ndim, "sort")
+    descending = flag("sort", "descending", descending)
+    flag("sort", "stable", stable, allow_none=True)
     if input.ndim == 0:
         return SortResult(input, Tensor._make(np.zeros((), np.int64)))
     idx = Tensor._make(_sort_indices(input._data, d, descending))
@@ -270,7 +341,10 @@ def sort(input, dim=-1, descending=False, stable=False):  # noqa: ARG001 (always
 
 def argsort(input, dim=-1, descending=False, stable=False):  # noqa: ARG001 (always stable)
     """The indices that sort ``input`` along ``dim``: ``sort(...).indices``, without the values."""
+    input = as_tensor_arg(input, "argsort")
     d = _dim(dim, input.ndim, "argsort")
+    descending = flag("argsort", "descending", descending)
+    flag("argsort", "stable", stable)
     if input.ndim == 0:
         return Tensor._make(np.zeros((), np.int64))
     return Tensor._make(_sort_indices(input._data, d, descending))
@@ -279,9 +353,14 @@ def argsort(input, dim=-1, descending=False, stable=False):  # noqa: ARG001 (alw
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: ARG001 (always sorted)
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, always in sorted
     order (PyTorch allows that for ``sorted=False``)."""
+    input = as_tensor_arg(input, "topk")
+    _not_bool(input, "topk")
+    k = integer("topk", "k", k)
     d = _dim(dim, input.ndim, "topk")
+    largest = flag("topk", "largest", largest)
+    flag("topk", "sorted", sorted)
     size = input.shape[d] if input.ndim else 1
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
+    if not 0 <= k <= size:
         raise ShapeError(f"topk: k ({k!r}) must be an int in [0, {size}] for dim {d} of shape {tuple(input.shape)}")
     if input.ndim == 0:
         return TopKResult(input, Tensor._make(np.zeros((), np.int64)))
@@ -303,6 +382,7 @@ class CumSum(Function):
 
 def cumsum(input, dim, *, dtype=None):
     """Running sums along ``dim``; integers and bools sum in int64, as in PyTorch."""
+    input = as_tensor_arg(input, "cumsum")
     d = _dim(dim, input.ndim, "cumsum")
     if dtype is not None:
         input = input.to(dtype)
@@ -316,23 +396,27 @@ def cumsum(input, dim, *, dtype=None):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector ``p``-norm over ``dim`` (all elements by default): p = 'fro' or 2, 1, inf, -inf,
     0 (count of non-zeros) or any other number; a composite."""
+    input, axes, keepdim = _reduction_args("norm", input, dim, keepdim)
     if dtype is not None:
         input = input.to(dtype)
     if input.dtype.kind != "f":
         raise DTypeError(f"norm: input must be floating, got {input.dtype.name}")
-    if p == "fro":
+    if p == "fro" or p is None:
         p = 2
     if isinstance(p, str) or not isinstance(p, (int, float)):
         raise ShapeError(f"norm: p must be 'fro' or a number, got {p!r}")
+    if (p < 0 or p == float("inf")) and _count(input.shape, axes) == 0:
+        raise ShapeError(f"norm: the {p} norm over dims {axes} of the input (shape {input.shape}) has no "
+                         "elements to take, and no identity")
     a = abs(input)
     if p == float("inf"):
-        return amax(a, dim, keepdim)
+        return amax(a, axes, keepdim)
     if p == float("-inf"):
-        return amin(a, dim, keepdim)
+        return amin(a, axes, keepdim)
     if p == 0:
-        return sum(ne(input, 0.0).to(input.dtype), dim, keepdim)
+        return sum(ne(input, 0.0).to(input.dtype), axes, keepdim)
     if p == 1:
-        return sum(a, dim, keepdim)
+        return sum(a, axes, keepdim)
     if p == 2:
-        return sqrt(sum(input * input, dim, keepdim))
-    return sum(a ** p, dim, keepdim) ** (1.0 / p)
+        return sqrt(sum(input * input, axes, keepdim))
+    return sum(a ** p, axes, keepdim) ** (1.0 / p)

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from .. import geometry
+from .. import arguments, geometry
 from ..autograd.function import Function
 from ..backends import get_array_module, is_array, to_device
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
@@ -88,31 +88,34 @@ class Reshape(Function):
         return reshape(g, ctx.in_shape)
 
 
-def _resolve_shape(shape, numel, in_shape, op):
+def _resolve_shape(shape, numel, what, op, name="shape"):
+    """``shape`` (ints, one of them may be -1) checked against the ``numel`` elements of ``what``
+    (words for the message), -1 resolved."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     shape = tuple(shape)
     for s in shape:
-        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
-            raise DTypeError(f"{op}: shape must be ints, got {shape}")
+        if not isinstance(s, numbers.Integral) or isinstance(s, (bool, np.bool_)):
+            raise DTypeError(f"{op}: {name} must be a tuple of ints, got {shape} (an element of type "
+                             f"{type(s).__name__})")
     if sum(1 for s in shape if s == -1) > 1:
-        raise ShapeError(f"{op}: only one dimension can be -1, got {shape}")
+        raise ShapeError(f"{op}: only one dimension can be -1 (inferred), got {name}={shape}")
     known = 1
     for s in shape:
         if s != -1:
             if s < 0:
-                raise ShapeError(f"{op}: invalid size {s} in shape {shape}")
+                raise ShapeError(f"{op}: invalid size {s} in {name} {shape}")
             known *= s
     if -1 in shape:
         if known == 0 or numel % known:
             raise ShapeError(
-                f"{op}: shape {shape} is invalid for input of shape {in_shape} ({numel} elements; "
+                f"{op}: {name} {shape} is invalid for {what} ({numel} elements; "
                 f"{numel} is not a multiple of {known})"
             )
         shape = tuple(numel // known if s == -1 else int(s) for s in shape)
     elif known != numel:
         raise ShapeError(
-            f"{op}: shape {shape} ({known} elements) is invalid for input of shape {in_shape} "
+            f"{op}: {name} {shape} ({known} elements) is invalid for {what} "
             f"({numel} elements)"
         )
     return tuple(int(s) for s in shape)
@@ -120,7 +123,7 @@ def _resolve_shape(shape, numel, in_shape, op):
 
 def reshape(x, *shape):
     """``x`` with a new shape of the same number of elements; one size may be -1."""
-    shape = _resolve_shape(shape, x._data.size, x.shape, "reshape")
+    shape = _resolve_shape(shape, x._data.size, f"input of shape {x.shape}", "reshape")
     if shape == x.shape:
         return x
     return Reshape.apply(x, shape=shape)
@@ -145,12 +148,31 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape)
 
 
-def squeeze(x, dim=None):
-    """Drop size-1 dims (all of them, or ``dim``, an int or a tuple; other sizes are kept)."""
-    if dim is None:
+def _dims(dims, ndim, op, name="dims"):
+    """``dims`` (ints) normalised to ``0 <= d < ndim``, each named once at most."""
+    for d in dims:
+        arguments.integer(op, name, d)
+    out = [_dim(d, ndim, op) for d in dims]
+    for n in out:
+        if out.count(n) > 1:
+            raise ShapeError(f"{op}: dim {n} appears multiple times in {name}={tuple(dims)}")
+    return out
+
+
+_ALL = object()  # squeeze's default: every size-1 dim (an explicit None is refused, as in PyTorch)
+
+
+def squeeze(x, dim=_ALL):
+    """Drop size-1 dims (all of them, or ``dim``, an int or a tuple; other sizes are kept).
+    ``dim=None`` is an error, as in PyTorch: leave it out to drop every size-1 dim."""
+    if dim is _ALL:
         dims = {i for i, s in enumerate(x.shape) if s == 1}
     else:
-        dims = {_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, tuple) else (dim,))}
+        if not isinstance(dim, (tuple, list)) and (isinstance(dim, (bool, np.bool_)) or
+                                                   not isinstance(dim, numbers.Integral)):
+            raise DTypeError(f"squeeze: dim must be an int or a tuple of ints, got {dim!r} "
+                             f"({type(dim).__name__})")
+        dims = set(_dims(tuple(dim) if isinstance(dim, (tuple, list)) else (dim,), x.ndim, "squeeze", "dim"))
         dims = {d for d in dims if x.ndim and x.shape[d] == 1}
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in dims))
 
@@ -181,6 +203,8 @@ def permute(x, *dims):
     """Reorder the dims of ``x``: ``permute(x, 2, 0, 1)``."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
+    for d in dims:
+        arguments.integer("permute", "dims", d)
     if len(dims) != x.ndim:
         raise ShapeError(f"permute: {len(dims)} dims {dims} given for a tensor of shape {x.shape}")
     norm = tuple(_dim(d, x.ndim, "permute") for d in dims)
@@ -193,6 +217,8 @@ def permute(x, *dims):
 
 def transpose(x, dim0, dim1):
     """Swap two dims."""
+    arguments.integer("transpose", "dim0", dim0)
+    arguments.integer("transpose", "dim1", dim1)
     d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -235,6 +261,7 @@ def expand(x, *shape):
     """Broadcast ``x`` to ``shape`` without copying; ``-1`` keeps a size."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    shape = tuple(arguments.integer("expand", "size", s) for s in shape)
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ShapeError(f"expand: shape {shape} has fewer dims than the input's {x.shape}")
@@ -276,12 +303,73 @@ def _is_basic(key):
     return all(k is None or k is Ellipsis or isinstance(k, (slice, numbers.Integral)) for k in key)
 
 
+def _as_tuple(key):
+    """The subscript as a tuple. A list holding a sequence, a slice, a Tensor, None or Ellipsis is a
+    tuple of indices (``x[[[0, 1], [1, 2]]]`` is ``x[[0, 1], [1, 2]]``), as PyTorch and old NumPy read it."""
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (slice, list, tuple, str, Tensor)) or is_array(k)
+            for k in key):
+        return tuple(key)
+    return (key,)
+
+
+def _slice_bound(x, value, op, what):
+    """A slice's start, stop or step as an int or None (a one-element integer Tensor or NumPy
+    integer is its value)."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        value = value._data
+    if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "iu":
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise DTypeError(
+            f"{op}: slice {what} must be an int or None, got {value!r} ({type(value).__name__}) "
+            f"(indexing a tensor of shape {x.shape})"
+        )
+    return int(value)
+
+
+def _norm_slice(x, k, op):
+    start, stop, step = (_slice_bound(x, v, op, w) for v, w in ((k.start, "start"), (k.stop, "stop"),
+                                                              (k.step, "step")))
+    if step is not None and step <= 0:
+        raise ShapeError(
+            f"{op}: slice step must be greater than zero, got step={step} (indexing a tensor of shape "
+            f"{x.shape}); flip reverses a dim"
+        )
+    return slice(start, stop, step)
+
+
+def _specified(k):
+    """How many dims of the tensor an (already normalised) index uses."""
+    if k is None or k is Ellipsis or isinstance(k, bool):
+        return 0
+    if hasattr(k, "dtype") and k.dtype.kind == "b":
+        return k.ndim
+    return 1
+
+
+def _expand_ellipses(x, key):
+    """``key`` with several Ellipses read as PyTorch reads them: each stands for the full slices
+    of the dims the other indices leave (full slices past the last dim are dropped)."""
+    if sum(1 for k in key if k is Ellipsis) < 2:
+        return key
+    fill = max(x.ndim - sum(_specified(k) for k in key), 0)
+    out = [s for k in key for s in ((slice(None),) * fill if k is Ellipsis else (k,))]
+    while out and sum(_specified(k) for k in out) > x.ndim and isinstance(out[-1], slice) and out[-1] == slice(None):
+        out.pop()
+    return tuple(out)
+
+
 def _norm_key(x, key, op, tensors=None):
     """The subscript as a tuple NumPy understands, with Tensors turned into arrays, validated;
-    the index Tensors are appended to ``tensors`` (for a version check in backward)."""
-    key = key if isinstance(key, tuple) else (key,)
+    the index Tensors are appended to ``tensors`` (for a version check in backward). A uint8
+    index is a mask, as in PyTorch."""
     out = []
-    for k in key:
+    for k in _as_tuple(key):
         if isinstance(k, Tensor):
             check_devices(op, ("the tensor", x), ("the index", k))
             if tensors is not None:
@@ -291,12 +379,16 @@ def _norm_key(x, key, op, tensors=None):
             k = np.asarray(k) if k else np.zeros(0, dtype=np.intp)  # [] selects nothing, as in NumPy
         if isinstance(k, bool):
             k = np.asarray(k)
-        if hasattr(k, "dtype") and not isinstance(k, np.generic):
-            if k.dtype.kind not in "iub":
+        if isinstance(k, slice):
+            k = _norm_slice(x, k, op)
+        elif hasattr(k, "dtype") and not isinstance(k, np.generic):
+            if k.dtype.kind not in "iub" or k.dtype.itemsize < 4 and k.dtype not in (np.uint8, np.bool_):
                 raise DTypeError(
-                    f"{op}: index arrays must be integer or bool, got {k.dtype.name} "
+                    f"{op}: index tensors must be int64, int32, uint8 or bool, got {k.dtype.name} "
                     f"(indexing a tensor of shape {x.shape})"
                 )
+            if k.dtype == np.uint8:
+                k = k.astype(np.bool_)
             k = _on_device_of(x, k, op, "the index")
         elif isinstance(k, np.generic):
             k = k.item()
@@ -306,7 +398,7 @@ def _norm_key(x, key, op, tensors=None):
                 f"integer or bool array (indexing a tensor of shape {x.shape})"
             )
         out.append(k)
-    return tuple(out)
+    return _expand_ellipses(x, tuple(out))
 
 
 def _has_integer_array(key):
@@ -354,8 +446,10 @@ class IndexAdd(Function):
 
 
 def getitem(x, key, _checked=False, _watch=()):
-    """``x[key]``: ints, slices, None, Ellipsis, integer arrays and boolean masks, as NumPy. An
-    index Tensor changed in place before backward is an error, as in PyTorch."""
+    """``x[key]``: ints, slices, None, Ellipsis, integer arrays and boolean masks, as NumPy, with
+    PyTorch's rules where the two differ: slice steps are positive (``flip`` reverses), a uint8
+    index is a mask, a list holding sequences is a tuple of indices. An index Tensor changed in
+    place before backward is an error, as in PyTorch."""
     if _checked:
         return (_BasicGetItem if _is_basic(key) else GetItem).apply(x, key=key, watch=_watch)
     watch = []
@@ -394,10 +488,34 @@ class IndexPut(Function):
         return gx, gv
 
 
+def _check_index_put_dtype(x, key, value):
+    """Writing through integer or mask arrays needs the value's dtype to be the tensor's, as in
+    PyTorch; a one-element value under a single bool mask is a fill, which casts."""
+    arrays = [k for k in key if hasattr(k, "dtype") and (k.ndim or k.dtype.kind == "b")]
+    if not arrays:
+        return
+    if len(arrays) == 1 and arrays[0].dtype.kind == "b" and value.numel() == 1:
+        return
+    raise DTypeError(
+        f"__setitem__: value has dtype {value.dtype.name} but the tensor has dtype {x.dtype.name}; "
+        f"writing through index tensors needs the same dtype (use value.to({x.dtype.name}))"
+    )
+
+
 def index_put(x, key, value):
-    """A copy of ``x`` with ``value`` (broadcast) written at ``key``; ``x[key] = value`` uses it."""
+    """A copy of ``x`` with ``value`` (broadcast) written at ``key``; ``x[key] = value`` uses it.
+    ``value`` is a Tensor or a real number; written through index arrays, a Tensor must have the
+    dtype of ``x`` (a one-element value under one bool mask is a fill and casts), as in PyTorch."""
+    if not (isinstance(value, (Tensor, numbers.Real, np.bool_)) or is_array(value)):
+        raise DTypeError(
+            f"__setitem__: value must be a Tensor or a real number, got {value!r} ({type(value).__name__}) "
+            f"for a tensor of dtype {x.dtype.name}"
+        )
+    whole = isinstance(key, bool)  # x[True] = v writes x itself, as PyTorch's simple path does
     watch = []
     key = _norm_key(x, key, "__setitem__", watch)
+    if isinstance(value, Tensor) and value.dtype != x.dtype and not whole:
+        _check_index_put_dtype(x, key, value)
     if isinstance(value, Tensor):
         check_devices("__setitem__", ("the tensor", x), ("the value", value))
     elif is_array(value):
@@ -462,11 +580,17 @@ def _check_seq(tensors, op):
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dim; all other sizes must match."""
+    """Join tensors along an existing dim; all other sizes must match. The result has the
+    promoted dtype, as in PyTorch."""
     _check_seq(tensors, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ShapeError(f"cat: tensors[{i}] is 0-d; 0-d tensors cannot be concatenated (use stack)")
+    dtype = _cat_dtype(tensors)
+    # As in PyTorch, 1-D empty tensors join anything: they count for the dtype only.
+    if any(t.shape != (0,) for t in tensors):
+        tensors = [t for t in tensors if t.shape != (0,)]
     ref = tensors[0]
-    if ref.ndim == 0:
-        raise ShapeError("cat: tensors[0] is 0-d; 0-d tensors cannot be concatenated (use stack)")
     d = _dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(
@@ -476,11 +600,18 @@ def cat(tensors, dim=0):
                 f"cat: tensors[{i}] has shape {t.shape} but tensors[0] has shape {ref.shape}; "
                 f"sizes must match except in dim {d}"
             )
-    if len(tensors) > 1:
-        check_devices("cat", *((f"tensors[{i}]", t) for i, t in enumerate(tensors)))
     if len(tensors) == 1:
-        return tensors[0]
-    return Cat.apply(*tensors, dim=d)
+        return tensors[0] if tensors[0].dtype == dtype else tensors[0].to(dtype)
+    check_devices("cat", *((f"tensors[{i}]", t) for i, t in enumerate(tensors)))
+    return Cat.apply(*(t if t.dtype == dtype else t.to(dtype) for t in tensors), dim=d)
+
+
+def _cat_dtype(tensors):
+    """PyTorch's dtype for joined tensors (all with dims): the highest category (bool < integer <
+    floating) wins, then NumPy's promotion within it."""
+    rank = {"b": 0, "u": 1, "i": 1}
+    top = max(rank.get(t.dtype.kind, 2) for t in tensors)
+    return np.result_type(*[t.dtype for t in tensors if rank.get(t.dtype.kind, 2) == top])
 
 
 def stack(tensors, dim=0):
@@ -500,20 +631,30 @@ def stack(tensors, dim=0):
 def split(x, split_size_or_sections, dim=0):
     """Pieces of ``x`` along ``dim``: of size ``split_size`` (the last may be smaller) or of the
     listed sizes, which must add up to the dim's size."""
+    arguments.integer("split", "dim", dim)
     d = _dim(dim, x.ndim, "split")
     n = x.shape[d]
-    if isinstance(split_size_or_sections, numbers.Integral):
-        size = int(split_size_or_sections)
-        if size <= 0:
-            raise ShapeError(f"split: split_size must be positive, got {size}")
-        sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n or any(s < 0 for s in sizes):
+    sections = split_size_or_sections
+    if isinstance(sections, (tuple, list)):
+        sizes = [arguments.integer("split", "split_size_or_sections", s) for s in sections]
+        if any(s < 0 for s in sizes):
+            raise ShapeError(f"split: split_size_or_sections must be non-negative, got {list(sections)}")
+        if sum(sizes) != n:
             raise ShapeError(
-                f"split: sections {sizes} add up to {sum(sizes)}, but dim {d} of the input "
-                f"(shape {x.shape}) has size {n}"
+                f"split: split_size_or_sections {list(sections)} add up to {sum(sizes)}, but dim {d} of "
+                f"the input (shape {x.shape}) has size {n}"
             )
+    else:
+        if isinstance(sections, Tensor) or not isinstance(sections, numbers.Integral) or isinstance(
+                sections, (bool, np.bool_)):
+            raise DTypeError(f"split: split_size_or_sections must be an int or a list of ints, got "
+                             f"{sections!r} ({type(sections).__name__})")
+        size = int(sections)
+        if size < 0 or size == 0 and n:
+            raise ShapeError(f"split: split_size must be positive (split_size_or_sections={size}) for dim "
+                             f"{d} of size {n}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] if size else []
+        sizes = sizes or [0]
     out, start = [], 0
     lead = (slice(None),) * d
     for s in sizes:
@@ -524,8 +665,8 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     """Split into ``chunks`` pieces of (nearly) equal size, as ``torch.chunk``."""
-    if not isinstance(chunks, numbers.Integral) or chunks <= 0:
-        raise ShapeError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    chunks = arguments.integer("chunk", "chunks", chunks, minimum=1)
+    arguments.integer("chunk", "dim", dim)
     n = x.shape[_dim(dim, x.ndim, "chunk")]
     return split(x, max(1, -(-n // chunks)), dim)
 
@@ -544,24 +685,38 @@ class Pad(Function):
         return getitem(g, ctx.slices, _checked=True)
 
 
+def pad_sizes(op, name, pad):
+    """``pad`` (a tuple or list of ints, F.pad's (left, right, ...) pairs) as a tuple of ints; a
+    DTypeError names ``op`` and ``name`` for anything else. Layers that pad check with it too."""
+    if not isinstance(pad, (tuple, list)):
+        raise DTypeError(f"{op}: {name} must be a tuple of ints, got {pad!r} ({type(pad).__name__})")
+    for p in pad:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
+            raise DTypeError(f"{op}: {name} must be a tuple of ints, got {tuple(pad)} (an element of type "
+                             f"{type(p).__name__})")
+    return tuple(int(p) for p in pad)
+
+
 def pad(input, pad, mode="constant", value=0.0):
     """Pad with a constant, ``torch.nn.functional.pad`` style: ``pad`` lists (left, right) pairs
     starting from the last dim, e.g. ``(1, 1, 2, 2)`` pads the last dim by 1 and the one before by 2."""
     as_tensor_arg(input, "pad")
+    if not isinstance(mode, str):
+        raise DTypeError(f"pad: mode must be a str, got {mode!r} ({type(mode).__name__})")
     if mode != "constant":
         raise ShapeError(f"pad: mode {mode!r} is not supported; gradcnn pads with mode='constant'")
-    pad = tuple(pad)
+    pad = pad_sizes("pad", "pad", pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ShapeError(
             f"pad: pad {pad} must hold (left, right) pairs for at most {input.ndim} dims "
             f"(input shape {input.shape})"
         )
-    if any(isinstance(p, bool) or not isinstance(p, numbers.Integral) for p in pad):
-        raise ShapeError(f"pad: pad sizes must be ints, got {pad}")
     if value is None:
         value = 0.0  # PyTorch's meaning of value=None
-    if not isinstance(value, numbers.Number):
-        raise DTypeError(f"pad: value must be a number, got {type(value).__name__}")
+    elif isinstance(value, (bool, np.bool_)):
+        value = float(value)  # PyTorch takes a bool for a number here
+    else:
+        value = arguments.number("pad", "value", value, finite=False)
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
@@ -695,28 +850,47 @@ def gather(input, dim, index):
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """A copy of ``input`` with ``src`` (or the number ``value``) written where ``index`` points
-    along ``dim``; ``reduce`` ('add' or 'multiply') is not supported (use scatter_add)."""
-    if reduce is not None:
-        raise ShapeError(f"scatter: reduce={reduce!r} is not supported; use scatter_add for 'add'")
+    along ``dim``; ``reduce='add'`` adds instead (repeats add up); 'multiply' is not supported."""
+    if reduce is not None and not isinstance(reduce, str):
+        raise DTypeError(f"scatter: reduce must be a str, got {reduce!r} ({type(reduce).__name__})")
+    if reduce == "multiply":
+        raise ShapeError("scatter: reduce='multiply' is not supported; gradcnn takes reduce='add' or none")
+    if reduce not in (None, "add"):
+        raise ShapeError(f"scatter: reduce must be 'add' or 'multiply', got reduce={reduce!r}")
     if (src is None) == (value is None):
         raise DTypeError("scatter: give exactly one of src (a Tensor) and value (a number)")
+    if src is None or not isinstance(src, Tensor):
+        name, number = ("value", value) if src is None else ("src", src)
+        src = arguments.number("scatter", name, number, finite=False) if not isinstance(number, bool) else number
     d, idx = _gather_args("scatter", input, dim, index)
-    if src is None:
-        src = value
-    elif isinstance(src, Tensor):
+    if reduce == "add":
+        if not isinstance(src, Tensor):
+            src = Tensor._make(get_array_module(idx).full(index.shape, src, dtype=input.dtype))
+        return scatter_add(input, dim, index, src)
+    if isinstance(src, Tensor):
         check_devices("scatter", ("input", input), ("src", src))
         if src.ndim != input.ndim or any(index.shape[k] > src.shape[k] for k in range(src.ndim)):
             raise ShapeError(f"scatter: src (shape {tuple(src.shape)}) must have the input's dims and "
                              f"be at least as large as index (shape {tuple(index.shape)})")
-        if src.dtype != input.dtype:
-            src = src.to(input.dtype)
+        _same_dtype("scatter", input, src)
     return Scatter.apply(input, src, dim=d, index=idx, watch=(index,))
+
+
+def _same_dtype(op, input, src):
+    if src.dtype != input.dtype:
+        raise DTypeError(f"{op}: src has dtype {src.dtype.name} but input has dtype {input.dtype.name}; "
+                         f"they must match (use src.to({input.dtype.name}))")
 
 
 def scatter_add(input, dim, index, src):
     """``input`` plus ``src`` added where ``index`` points along ``dim`` (repeats add up)."""
     d, idx = _gather_args("scatter_add", input, dim, index)
     as_tensor_arg(src, "scatter_add", "src")
+    check_devices("scatter_add", ("input", input), ("src", src))
+    if src.ndim != input.ndim or any(index.shape[k] > src.shape[k] for k in range(src.ndim)):
+        raise ShapeError(f"scatter_add: src (shape {tuple(src.shape)}) must have the input's dims and "
+                         f"be at least as large as index (shape {tuple(index.shape)})")
+    _same_dtype("scatter_add", input, src)
     region = getitem(src, tuple(slice(0, n) for n in index.shape), _checked=True)
     return input + GatherAdjoint.apply(region, dim=d, index=idx, shape=input.shape)
 
@@ -743,14 +917,15 @@ def one_hot(tensor, num_classes=-1):
 
 def unflatten(input, dim, sizes):
     """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
+    as_tensor_arg(input, "unflatten")
+    arguments.integer("unflatten", "dim", dim)
     d = _dim(dim, input.ndim, "unflatten")
-    sizes = tuple(sizes)
-    known = int(np.prod([s for s in sizes if s != -1])) if sizes else 1
-    if -1 in sizes:
-        sizes = tuple(input.shape[d] // known if s == -1 else s for s in sizes)
-    if int(np.prod(sizes)) != input.shape[d]:
-        raise ShapeError(f"unflatten: sizes {sizes} do not multiply to dim {d} of size {input.shape[d]} "
-                         f"(input shape {tuple(input.shape)})")
+    if not isinstance(sizes, (tuple, list)):
+        raise DTypeError(f"unflatten: sizes must be a tuple of ints, got {sizes!r} ({type(sizes).__name__})")
+    if not sizes:
+        raise ShapeError(f"unflatten: sizes must be non-empty, got {tuple(sizes)}")
+    sizes = _resolve_shape((tuple(sizes),), input.shape[d], f"dim {d} of the input (shape {input.shape})",
+                           "unflatten", "sizes")
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
@@ -758,11 +933,23 @@ def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-D tensors, ``indexing`` 'ij' (matrix, PyTorch's default) or 'xy'."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if indexing is None:
+        indexing = "ij"  # PyTorch's default
+    if not isinstance(indexing, str):
+        raise DTypeError(f"meshgrid: indexing must be a str, got {indexing!r} ({type(indexing).__name__})")
     if indexing not in ("ij", "xy"):
         raise ShapeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ShapeError("meshgrid: expects a non-empty list of tensors")
     for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor) or t.ndim > 1:
-            raise ShapeError(f"meshgrid: tensors[{i}] must be a 0-d or 1-D Tensor")
+        as_tensor_arg(t, "meshgrid", f"tensors[{i}]")
+        if t.ndim > 1:
+            raise ShapeError(f"meshgrid: tensors[{i}] must be 0-d or 1-D, got shape {tuple(t.shape)}")
+        if t.dtype != tensors[0].dtype:
+            raise DTypeError(f"meshgrid: tensors[{i}] has dtype {t.dtype.name} but tensors[0] has "
+                             f"{tensors[0].dtype.name}; all tensors must have the same dtype")
+    if len(tensors) > 1:
+        check_devices("meshgrid", *((f"tensors[{i}]", t) for i, t in enumerate(tensors)))
     flat = [reshape(t, (-1,)) for t in tensors]
     swap = indexing == "xy" and len(flat) >= 2
     if swap:
@@ -776,9 +963,14 @@ def meshgrid(*tensors, indexing="ij"):
 
 def flip(input, dims):
     """``input`` reversed along ``dims`` (an int or a sequence)."""
-    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
-    axes = {_dim(d, input.ndim, "flip") for d in dims}
-    return getitem(input, tuple(slice(None, None, -1) if k in axes else slice(None) for k in range(input.ndim)))
+    as_tensor_arg(input, "flip")
+    if isinstance(dims, numbers.Integral) and not isinstance(dims, (bool, np.bool_)):
+        dims = (dims,)  # the method's flip(0)
+    if not isinstance(dims, (tuple, list)):
+        raise DTypeError(f"flip: dims must be a tuple of ints, got {dims!r} ({type(dims).__name__})")
+    axes = set(_dims(tuple(dims), input.ndim, "flip"))
+    key = tuple(slice(None, None, -1) if k in axes else slice(None) for k in range(input.ndim))
+    return getitem(input, key, _checked=True)
 
 
 def repeat(input, *sizes):
@@ -789,8 +981,8 @@ def repeat(input, *sizes):
         raise ShapeError(f"repeat: {len(sizes)} repeat counts for a tensor with {input.ndim} dims; "
                          "give at least one per dim")
     for r in sizes:
-        if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 0:
-            raise ShapeError(f"repeat: repeat counts must be non-negative ints, got {sizes}")
+        if arguments.integer("repeat", "repeats", r) < 0:
+            raise ShapeError(f"repeat: repeat counts must be non-negative ints, got repeats={sizes}")
     shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
     paired = [v for n in shape for v in (1, n)]
     out = reshape(input, tuple(paired))
@@ -800,6 +992,7 @@ def repeat(input, *sizes):
 
 def t(input):
     """Transpose of a tensor with at most 2 dims (PyTorch's ``t``)."""
+    as_tensor_arg(input, "t")
     if input.ndim > 2:
         raise ShapeError(f"t: expects a tensor with <= 2 dims, got {input.ndim} (shape {tuple(input.shape)})")
     return input if input.ndim < 2 else transpose(input, 0, 1)

@@ -1,8 +1,10 @@
-"""Resampling: ``interpolate`` (``nearest``, ``nearest-exact``, ``linear``, ``bilinear``, ``area``).
+"""Resampling: ``interpolate`` (``nearest``, ``nearest-exact``, ``linear``, ``bilinear``, ``bicubic``,
+``trilinear``, ``area``), of 1, 2 or 3 spatial dims.
 
 Resizing one spatial dim is a linear map ``y = A x`` whose matrix ``A`` (output length x input
 length) has a few entries per row: one for nearest (a copy of the chosen input), two for linear
-interpolation (the neighbours ``i0`` and ``i1`` with weights ``1 - l`` and ``l``). A
+interpolation (the neighbours ``i0`` and ``i1`` with weights ``1 - l`` and ``l``), four for
+bicubic (Keys' kernel with ``A = -0.75``, the taps clamped to the input, as PyTorch). A
 :class:`Table` holds those rows as ``(out, K)`` index and weight arrays; ``Resample`` applies it
 along one axis, and ``bilinear`` is ``Resample`` along W, then along H. That is the order and the
 association PyTorch's CPU kernel uses (``h0 * (w0 * x00 + w1 * x01) + h1 * (...)``), so float64
@@ -25,7 +27,8 @@ rounded to float32 before the floor as PyTorch's kernels do, with 2-D ``nearest`
 an output of the same size (a copy) or twice the size (``o // 2``). Where ``o * scale`` lies within
 float32 rounding of an integer, PyTorch's own CPU kernels disagree with each other (their choice
 depends on the dtype and even on the tensor's size), so the neighbouring index may be picked
-there. ``area`` is adaptive average pooling.
+there. ``area`` is adaptive average pooling (of a volume: one axis at a time, the means of its
+adaptive windows).
 """
 
 import functools
@@ -44,9 +47,10 @@ from .shape import as_tensor_arg
 
 __all__ = ["interpolate", "interpolate_config", "MODES"]
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
-_LINEAR = {"linear": 1, "bilinear": 2}  # the number of spatial dims each linear mode needs
-_NOT_PROVIDED = ("bicubic", "trilinear", "lanczos")
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+# the number of spatial dims each interpolating mode needs
+_LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_NOT_PROVIDED = ("lanczos",)
 
 
 # -- the primitive ------------------------------------------------------------------------------
@@ -107,11 +111,13 @@ def _transpose(table):
     order of the outputs, padded with reads of the zero slot ``out``."""
     out, k = table.index.shape
     flat = table.index.ravel()
+    # entries that read the zero slot of a padded table (position ``size``) carry no gradient
     order = np.argsort(flat, kind="stable")  # by input position, then output, then k
-    counts = np.bincount(flat, minlength=table.size)
-    width = max(int(counts.max()), 1)
+    order = order[flat[order] < table.size]
+    counts = np.bincount(flat[order], minlength=table.size)
+    width = max(int(counts.max()), 1) if counts.size else 1
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    slot = np.arange(flat.size) - np.repeat(first, counts)
+    slot = np.arange(order.size) - np.repeat(first, counts)
     index = np.full((table.size, width), out, dtype=np.int64)
     index[flat[order], slot] = order // k
     if table.weight is None:
@@ -166,13 +172,8 @@ def _linear_table(size, out, scale, align_corners, double):
         i0, lam1 = o, np.zeros(out, dtype=ft)
         i1 = i0
     else:
-        if align_corners:
-            s = ft(size - 1) / ft(out - 1) if out > 1 else ft(0)
-            src = s * o.astype(ft)
-        else:
-            s = ft(1.0 / scale) if scale is not None and scale > 0 else ft(size) / ft(out)
-            # One rounding of s * (o + 0.5) - 0.5, as PyTorch's fused multiply-add gives it.
-            src = (np.float64(s) * (o + 0.5) - 0.5).astype(ft)
+        src = _source_positions(size, out, scale, align_corners, ft)
+        if not align_corners:
             src = np.where(src < 0, ft(0), src)
         i0 = np.minimum(np.floor(src.astype(np.float32)).astype(np.int64), size - 1)
         lam1 = np.clip(src - i0.astype(ft), ft(0), ft(1))
@@ -180,6 +181,51 @@ def _linear_table(size, out, scale, align_corners, double):
     index = np.stack([i0, i1], axis=1)
     weight = np.stack([ft(1) - lam1, lam1], axis=1)
     return Table(index, weight, size)
+
+
+def _source_positions(size, out, scale, align_corners, ft):
+    """PyTorch's source position of each output of an interpolating mode, not clamped."""
+    o = np.arange(out)
+    if align_corners:
+        s = ft(size - 1) / ft(out - 1) if out > 1 else ft(0)
+        return s * o.astype(ft)
+    s = ft(1.0 / scale) if scale is not None and scale > 0 else ft(size) / ft(out)
+    # One rounding of s * (o + 0.5) - 0.5, as PyTorch's fused multiply-add gives it.
+    return (np.float64(s) * (o + 0.5) - 0.5).astype(ft)
+
+
+@functools.lru_cache(maxsize=256)
+def _cubic_table(size, out, scale, align_corners, double):
+    """PyTorch's bicubic rows: the four inputs around ``floor(src)`` (clamped to the input) with
+    Keys' cubic convolution weights, ``A = -0.75``."""
+    ft = np.float64 if double else np.float32
+    src = _source_positions(size, out, scale, align_corners, ft)
+    i0 = np.floor(src).astype(np.int64)
+    t = src - i0.astype(ft)
+    a = ft(-0.75)
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weight = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1).astype(ft)
+    index = np.clip(i0[:, None] + np.arange(-1, 3), 0, size - 1)
+    return Table(index, weight, size)
+
+
+@functools.lru_cache(maxsize=256)
+def _area_table(size, out):
+    """Rows of the mean over each adaptive window (``geometry.adaptive_windows``); shorter windows
+    read the zero slot with weight 0."""
+    start, end = geometry.adaptive_windows(size, out)
+    count = end - start
+    taps = start[:, None] + np.arange(max(int(count.max()), 1))
+    inside = taps < end[:, None]
+    index = np.where(inside, taps, size)
+    weight = np.where(inside, 1.0 / count[:, None], 0.0)
+    return Table(index, weight, size, padded=bool((~inside).any()))
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -196,7 +242,7 @@ def interpolate_config(op, size=None, scale_factor=None, mode="nearest", align_c
     default (``False`` for the linear modes)."""
     if not isinstance(mode, str) or mode not in MODES:
         if mode in _NOT_PROVIDED:
-            raise NotImplementedError(f"{op}: mode {mode!r} is not provided by gradcnn; use one of {MODES}")
+            raise ShapeError(f"{op}: mode {mode!r} is not provided by gradcnn; use one of {MODES}")
         raise ShapeError(f"{op}: mode {mode!r} is not one of {MODES}")
     if mode in _LINEAR:
         align_corners = False if align_corners is None else align_corners
@@ -204,7 +250,7 @@ def interpolate_config(op, size=None, scale_factor=None, mode="nearest", align_c
             raise DTypeError(f"{op}: align_corners must be a bool, got {align_corners!r}")
     elif align_corners is not None:
         raise ShapeError(
-            f"{op}: align_corners={align_corners!r} is only for the interpolating modes linear | bilinear, "
+            f"{op}: align_corners={align_corners!r} is only for the interpolating modes {' | '.join(_LINEAR)}, "
             f"not mode {mode!r}"
         )
     if size is not None and scale_factor is not None:
@@ -226,7 +272,7 @@ def interpolate_config(op, size=None, scale_factor=None, mode="nearest", align_c
         if not all(math.isfinite(v) and v > 0 for v in values):
             raise ShapeError(f"{op}: scale_factor must be positive and finite, got scale_factor={scale_factor!r}")
     if antialias:
-        raise NotImplementedError(f"{op}: antialias=True is not provided by gradcnn")
+        raise ShapeError(f"{op}: antialias=True is not provided by gradcnn, got antialias={antialias!r}")
     return align_corners
 
 
@@ -243,23 +289,22 @@ def _per_dim(op, name, value, in_sizes):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of ``(N, C, L)`` or ``(N, C, H, W)`` input, as
+    """Resize the spatial dims of ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)`` input, as
     ``torch.nn.functional.interpolate``: to ``size``, or by ``scale_factor`` (output
-    ``floor(n * scale_factor)``). Modes ``nearest``, ``nearest-exact``, ``area`` (any of 1 or 2
-    spatial dims), ``linear`` (3-D input) and ``bilinear`` (4-D input), with ``align_corners``
-    for the linear ones. ``recompute_scale_factor=True`` sizes the output from the scale factor,
+    ``floor(n * scale_factor)``). Modes ``nearest``, ``nearest-exact``, ``area`` (any of 1 to 3
+    spatial dims), ``linear`` (3-D input), ``bilinear`` and ``bicubic`` (4-D input) and
+    ``trilinear`` (5-D input), with ``align_corners`` for the interpolating ones. ``recompute_scale_factor=True`` sizes the output from the scale factor,
     then samples as if that size had been asked for."""
     op = "interpolate"
     as_tensor_arg(input, op)
     align_corners = interpolate_config(op, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
-    if input.ndim not in (3, 4):
+    if input.ndim not in (3, 4, 5):
         raise ShapeError(
-            f"{op}: input must be 3-D (N, C, L) or 4-D (N, C, H, W), got shape {input.shape}"
-            + (" (5-D volumes are not provided by gradcnn)" if input.ndim == 5 else "")
+            f"{op}: input must be 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W), got shape {input.shape}"
         )
     nd = input.ndim - 2
     if mode in _LINEAR and _LINEAR[mode] != nd:
-        raise NotImplementedError(
+        raise ShapeError(
             f"{op}: got {input.ndim}-D input {input.shape}, but {mode} mode needs {_LINEAR[mode] + 2}-D input"
         )
     if input.dtype.kind != "f":
@@ -274,7 +319,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         else:
             out_sizes, scales = tuple(math.floor(n * f) for n, f in zip(in_sizes, factors)), factors
     if any(n < 1 for n in in_sizes) or any(o < 1 for o in out_sizes):
-        names = ("L",) if nd == 1 else ("H", "W")
+        names = (("L",), ("H", "W"), ("D", "H", "W"))[nd - 1]
         raise ShapeError(
             f"{op}: input and output sizes must be positive, got input "
             f"({', '.join(f'{a}: {n}' for a, n in zip(names, in_sizes))}) and output "
@@ -283,7 +328,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if input.shape[1] == 0:
         raise ShapeError(f"{op}: input of shape {input.shape} has no channels")
     geometry.check_fits(op, "the output", tuple(input.shape[:2]) + tuple(out_sizes), input.dtype.itemsize)
-    if mode == "area":
+    if mode == "area" and nd < 3:
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, out_sizes)
     if input.dtype == np.float16:  # computed in float32 and rounded once, as PyTorch does
         return cast(_resample(cast(input, np.float32), out_sizes, scales, mode, align_corners), np.float16)
@@ -296,10 +341,14 @@ def _resample(input, out_sizes, scales, mode, align_corners):
     # The last spatial dim first: PyTorch's association of the bilinear sum.
     for axis in reversed(range(2, input.ndim)):
         n, o, s = input.shape[axis], out_sizes[axis - 2], scales[axis - 2]
-        if mode in _LINEAR:
+        if mode == "bicubic":
+            table = _cubic_table(n, o, s, bool(align_corners), input.dtype == np.float64)
+        elif mode in _LINEAR:
             table = _linear_table(n, o, s, bool(align_corners), input.dtype == np.float64)
+        elif mode == "area":  # of a volume: adaptive average pooling, one axis at a time
+            table = _area_table(n, o)
         else:
             exact = mode == "nearest-exact"
-            table = _nearest_table(n, o, s, exact, input.dtype == np.float64, nd == 2)
+            table = _nearest_table(n, o, s, exact, input.dtype == np.float64, nd >= 2)
         out = Resample.apply(out, table=table, axis=axis)
     return out

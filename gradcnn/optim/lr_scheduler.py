@@ -11,7 +11,9 @@ with PyTorch's deprecation warning. ``OneCycleLR`` also cycles the momentum (``b
 Adam family) unless ``cycle_momentum=False``.
 
 Arguments are checked when the scheduler is built (numbers finite and in range, counts positive
-ints); gradcnn does not repeat PyTorch's warnings about the order of ``optimizer.step()`` and
+ints, a float with an integral value too where PyTorch computes with it), with PyTorch's error
+families; switches (``three_phase``, ``cycle_momentum``) are read by their truth, as PyTorch reads
+them. gradcnn does not repeat PyTorch's warnings about the order of ``optimizer.step()`` and
 ``scheduler.step()``.
 """
 
@@ -22,9 +24,12 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+import numpy as np
+
+from ..arguments import integer, number
 from ..errors import DTypeError, SchedulerResumeError, ShapeError
 from ..geometry import positive_int
-from .optimizer import Optimizer, check_flag, check_range
+from .optimizer import Optimizer, check_range, check_switch, checked_signature
 
 __all__ = [
     "SchedulerResumeError", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR",
@@ -61,6 +66,35 @@ def _non_negative_int(op, name, value):
     return int(value)
 
 
+def _integral_float(value):
+    return isinstance(value, (float, np.floating)) and float(value).is_integer()
+
+
+def _count(op, name, value, minimum=1):
+    """A count PyTorch only computes with (``step_size``, ``T_max``, ``total_iters``): an int of at
+    least ``minimum``, or a float with an integral value (``2.0``), as that int."""
+    return integer(op, name, int(value) if _integral_float(value) else value, minimum)
+
+
+def _strict_count(op, name, value):
+    """A count PyTorch checks is an int (``T_0``, ``total_steps``, ``epochs``): a float is a
+    ShapeError there (PyTorch's ValueError), a non-number a DTypeError."""
+    if isinstance(value, (float, np.floating)):
+        raise ShapeError(f"{op}: {name} must be a positive int, got {name}={value!r} (a float)")
+    return positive_int(op, name, value)
+
+
+def _choice(op, name, value, choices):
+    """``value``, one of the strings ``choices``: DTypeError for a non-string (PyTorch's TypeError),
+    ShapeError for another string."""
+    if not isinstance(value, str):
+        raise DTypeError(f"{op}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r} "
+                         f"({type(value).__name__})")
+    if value not in choices:
+        raise ShapeError(f"{op}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 def _per_group(op, name, value, optimizer, low=0.0, high=None, high_open=False):
     """One number per param group: ``value`` repeated, or a list or tuple of one per group."""
     groups = len(optimizer.param_groups)
@@ -71,28 +105,40 @@ def _per_group(op, name, value, optimizer, low=0.0, high=None, high_open=False):
     return [check_range(op, name, value, low, high, high_open=high_open)] * groups
 
 
+def _check_resume(op, optimizer, last_epoch):
+    """Any ``last_epoch`` but -1 resumes a schedule, which needs the ``initial_lr`` of every group
+    (checked first, as PyTorch checks it: ``last_epoch=-2`` is a KeyError there too)."""
+    if isinstance(last_epoch, numbers.Real) and not isinstance(last_epoch, bool) and last_epoch == -1:
+        return
+    for i, group in enumerate(optimizer.param_groups):
+        if "initial_lr" not in group:
+            raise SchedulerResumeError(
+                f"{op}: param group {i} has no 'initial_lr', which resuming with "
+                f"last_epoch={last_epoch!r} needs: load the optimizer's state dict first, or "
+                "start the schedule with last_epoch=-1"
+            )
+
+
 class LRScheduler:
     """Base class: sets ``initial_lr`` in every group (or, resuming, requires it), then takes the
     first step, which keeps the lr at the start of a schedule."""
 
     _is_initial = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = checked_signature(cls.__dict__["__init__"])
+
     def __init__(self, optimizer, last_epoch=-1):
         op = type(self).__name__
         _check_optimizer(op, optimizer)
+        _check_resume(op, optimizer, last_epoch)
         last_epoch = _check_last_epoch(op, last_epoch)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise SchedulerResumeError(
-                        f"{op}: param group {i} has no 'initial_lr', which resuming with "
-                        f"last_epoch={last_epoch} needs: load the optimizer's state dict first, or "
-                        "start the schedule with last_epoch=-1"
-                    )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -157,7 +203,15 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+        lrs = []
+        for i, (fn, base) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
+            factor = fn(self.last_epoch)
+            if isinstance(factor, (str, bytes)) or not (
+                    isinstance(factor, (numbers.Number, np.ndarray)) or hasattr(factor, "__float__")):
+                raise DTypeError(f"LambdaLR: lr_lambda[{i}] must return a number, returned {factor!r} "
+                                 f"({type(factor).__name__}) at epoch {self.last_epoch}")
+            lrs.append(base * factor)
+        return lrs
 
     def state_dict(self):
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -178,7 +232,7 @@ class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = positive_int("StepLR", "step_size", step_size)
+        self.step_size = _count("StepLR", "step_size", step_size)
         self.gamma = check_range("StepLR", "gamma", gamma, 0)
         super().__init__(optimizer, last_epoch)
 
@@ -249,7 +303,7 @@ class LinearLR(LRScheduler):
             raise ShapeError(f"{op}: start_factor must be > 0 and <= 1, got start_factor=0")
         self.start_factor = start_factor
         self.end_factor = check_range(op, "end_factor", end_factor, 0, 1)
-        self.total_iters = positive_int(op, "total_iters", total_iters)
+        self.total_iters = _count(op, "total_iters", total_iters, minimum=0)  # 0: start_factor throughout
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -263,6 +317,9 @@ class LinearLR(LRScheduler):
                                                + (self.last_epoch - 1) * change)) for group in groups]
 
     def _get_closed_form_lr(self):
+        if self.total_iters == 0:
+            raise ShapeError("LinearLR.step(epoch): with total_iters=0 the schedule has no closed form "
+                             "(PyTorch divides by zero); call step() without an epoch")
         return [base * (self.start_factor + (self.end_factor - self.start_factor)
                         * min(self.total_iters, self.last_epoch) / self.total_iters)
                 for base in self.base_lrs]
@@ -273,7 +330,7 @@ class CosineAnnealingLR(LRScheduler):
     recurrence from the current lr (so changes made to the lr by hand carry on)."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):  # noqa: N803  (PyTorch's name)
-        self.T_max = positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.T_max = _count("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = check_range("CosineAnnealingLR", "eta_min", eta_min, 0)
         super().__init__(optimizer, last_epoch)
 
@@ -302,10 +359,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):  # noqa: N803
         op = "CosineAnnealingWarmRestarts"
-        self.T_0 = positive_int(op, "T_0", T_0)
+        self.T_0 = _strict_count(op, "T_0", T_0)
         self.T_i = self.T_0
-        self.T_mult = positive_int(op, "T_mult", T_mult)
+        self.T_mult = _strict_count(op, "T_mult", T_mult)
         self.eta_min = check_range(op, "eta_min", eta_min, 0)
+        _check_optimizer(op, optimizer)
+        _check_resume(op, optimizer, last_epoch)
         self.T_cur = _check_last_epoch(op, last_epoch)
         super().__init__(optimizer, last_epoch)
 
@@ -424,16 +483,14 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.default_min_lr = check_range(op, "min_lr", min_lr, 0)
             self.min_lrs = [self.default_min_lr] * len(optimizer.param_groups)
-        self.patience = _non_negative_int(op, "patience", patience)
-        self.cooldown = _non_negative_int(op, "cooldown", cooldown)
+        # numbers of epochs PyTorch only compares and counts down: any number >= 0 (inf: never)
+        self.patience = number(op, "patience", patience, 0, finite=False)
+        self.cooldown = number(op, "cooldown", cooldown, 0, finite=False)
         self.eps = check_range(op, "eps", eps, 0)
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
-        if mode not in ("min", "max"):
-            raise ShapeError(f"{op}: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ShapeError(f"{op}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        self.mode, self.threshold_mode = mode, threshold_mode
+        self.mode = _choice(op, "mode", mode, ("min", "max"))
+        self.threshold_mode = _choice(op, "threshold_mode", threshold_mode, ("rel", "abs"))
         self.threshold = check_range(op, "threshold", threshold, 0)
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self._reset()
@@ -452,6 +509,7 @@ class ReduceLROnPlateau(LRScheduler):
             return a < best * (1.0 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
         return a > best * (self.threshold + 1.0) if self.threshold_mode == "rel" else a > best + self.threshold
 
+    @checked_signature
     def step(self, metrics, epoch=None):
         """Record ``metrics`` (a number or a one-element tensor) for this epoch."""
         try:
@@ -506,15 +564,20 @@ class OneCycleLR(LRScheduler):
         _check_optimizer(op, optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
-            total_steps = positive_int(op, "total_steps", total_steps)
+            total_steps = _strict_count(op, "total_steps", total_steps)
+            self._total_steps_from = f"total_steps={total_steps}"
         elif epochs is not None and steps_per_epoch is not None:
-            total_steps = positive_int(op, "epochs", epochs) * positive_int(op, "steps_per_epoch", steps_per_epoch)
+            epochs = _strict_count(op, "epochs", epochs)
+            steps_per_epoch = _strict_count(op, "steps_per_epoch", steps_per_epoch)
+            total_steps = epochs * steps_per_epoch
+            self._total_steps_from = f"epochs={epochs} x steps_per_epoch={steps_per_epoch} = {total_steps} steps"
         else:
             raise ShapeError(f"{op}: pass total_steps, or epochs and steps_per_epoch")
         self.total_steps = total_steps
-        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
-            raise ShapeError(f"{op}: pct_start must be a float in [0, 1], got pct_start={pct_start!r}")
-        if anneal_strategy not in ("cos", "linear"):
+        pct_start = number(op, "pct_start", pct_start, 0, 1)
+        if isinstance(pct_start, int):  # PyTorch asks for a float
+            raise ShapeError(f"{op}: pct_start must be a float in [0, 1], got pct_start={pct_start!r} (an int)")
+        if anneal_strategy not in ("cos", "linear"):  # PyTorch's ValueError, whatever the type
             raise ShapeError(f"{op}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self._anneal_func_type = anneal_strategy
         div_factor = check_range(op, "div_factor", div_factor, 0)
@@ -522,7 +585,7 @@ class OneCycleLR(LRScheduler):
         if div_factor == 0 or final_div_factor == 0:
             raise ShapeError(f"{op}: div_factor and final_div_factor must be > 0, got "
                              f"div_factor={div_factor}, final_div_factor={final_div_factor}")
-        three_phase = check_flag(op, "three_phase", three_phase)
+        three_phase = check_switch(op, "three_phase", three_phase)
         up = float(pct_start * total_steps) - 1
         if three_phase:
             self._schedule_phases = [
@@ -541,13 +604,14 @@ class OneCycleLR(LRScheduler):
                  "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
             ]
         max_lrs = _per_group(op, "max_lr", max_lr, optimizer)
+        _check_resume(op, optimizer, last_epoch)
         last_epoch = _check_last_epoch(op, last_epoch)
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = top / div_factor
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
-        self.cycle_momentum = check_flag(op, "cycle_momentum", cycle_momentum)
+        self.cycle_momentum = check_switch(op, "cycle_momentum", cycle_momentum)
         if self.cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ShapeError(f"{op}: cycle_momentum=True needs an optimizer with momentum or betas; "
@@ -573,7 +637,8 @@ class OneCycleLR(LRScheduler):
     def get_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
-            raise ShapeError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}")
+            raise ShapeError(f"OneCycleLR: stepped {step} times, but the schedule has "
+                             f"{getattr(self, '_total_steps_from', f'total_steps={self.total_steps}')}")
         lrs = []
         for group in self.optimizer.param_groups:
             start_step = 0.0

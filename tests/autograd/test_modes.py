@@ -9,7 +9,7 @@ import gradcnn
 import gradcnn.functional as F
 from gradcnn import optim
 from gradcnn.autograd import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from gradcnn.errors import AutogradError
+from gradcnn.errors import AutogradError, DTypeError
 
 
 def test_set_grad_enabled_works_as_a_call_a_block_and_a_decorator():
@@ -131,3 +131,20 @@ def test_set_detect_anomaly_as_a_call():
     finally:
         set_detect_anomaly(False)
     assert not is_anomaly_enabled()
+
+
+@pytest.mark.parametrize("value", ["yes", None, 1])
+def test_mode_switches_take_bools_only(value):
+    with pytest.raises(DTypeError, match="set_grad_enabled: mode must be a bool"):
+        gradcnn.set_grad_enabled(value)
+    with pytest.raises(DTypeError, match="set_detect_anomaly: mode must be a bool"):
+        set_detect_anomaly(value)
+    assert gradcnn.is_grad_enabled() and not is_anomaly_enabled()
+
+
+def test_no_grad_exit_without_enter_turns_recording_off_as_in_pytorch():
+    try:
+        gradcnn.no_grad().__exit__(None, None, None)
+        assert not gradcnn.is_grad_enabled()
+    finally:
+        gradcnn.set_grad_enabled(True)

@@ -9,7 +9,7 @@ import pytest
 import gradcnn
 from gradcnn.autograd import Function, tape
 from gradcnn.autograd.tape import register_post_accumulate_grad_hook
-from gradcnn.errors import AutogradError
+from gradcnn.errors import AutogradError, DTypeError
 
 
 def leaf(*values):
@@ -89,14 +89,20 @@ def test_a_root_that_is_a_leaf_and_create_graph_call_hooks_too():
     np.testing.assert_allclose(x.grad.detach().numpy(), [3.0, 5.0])
 
 
-def test_refused_on_non_leaves_tensors_without_grad_and_non_callables():
+def test_refused_on_non_leaves_and_tensors_without_grad():
     x = leaf(1.0)
     with pytest.raises(AutogradError, match="leaf tensors only; this one was made by"):
         register_post_accumulate_grad_hook(x * 2.0, print)
     with pytest.raises(AutogradError, match="does not require grad"):
         register_post_accumulate_grad_hook(gradcnn.tensor([1.0]), print)
-    with pytest.raises(AutogradError, match="must be callable"):
-        register_post_accumulate_grad_hook(x, 3)
+
+
+def test_a_non_callable_registers_and_fails_when_called():
+    # As in PyTorch: registering checks nothing; the backward that calls it raises a TypeError.
+    x = leaf(1.0)
+    register_post_accumulate_grad_hook(x, 3)
+    with pytest.raises(DTypeError, match="not callable"):
+        (x * 2.0).sum().backward()
 
 
 def test_the_registry_forgets_a_tensor_that_is_gone():

@@ -12,7 +12,7 @@ import pytest
 import gradcnn
 import gradcnn.functional as F
 from gradcnn.autograd import Function
-from gradcnn.errors import AutogradError, ShapeError
+from gradcnn.errors import AutogradError, DTypeError, ShapeError
 
 
 def leaf(*values, dtype=np.float64):
@@ -502,10 +502,69 @@ def test_next_functions_reach_the_leaves_and_names_are_methods():
 
 def test_hooks_see_gradcnn_grad_and_must_be_callable():
     x = gradcnn.tensor([3.0], requires_grad=True)
-    x.register_hook(lambda g: g + 1)
+    handle = x.register_hook(lambda g: g + 1)
     (g,) = gradcnn.grad((x * x).sum(), [x])
     assert g.item() == 7.0
-    with pytest.raises(AutogradError, match="callable"):
-        x.register_hook(5)
+    handle.remove()
+    x.register_hook(5)  # registers, as in PyTorch; the backward that calls it raises
+    with pytest.raises(DTypeError, match="not callable"):
+        (x * x).sum().backward()
     with pytest.raises(AutogradError, match="does not require grad"):
         gradcnn.ones(2).register_hook(lambda g: g)
+
+
+# -- the arguments of backward() and grad() -------------------------------------------------------
+
+
+def test_backward_inputs_accumulates_into_those_only():
+    x, w = gradcnn.tensor([1.0, 2.0], requires_grad=True), gradcnn.tensor([3.0, 4.0], requires_grad=True)
+    h = x * 1
+    (h * w).sum().backward(inputs=[x])
+    assert x.grad.tolist() == [3.0, 4.0] and w.grad is None
+    y = x * 1
+    (y * w).sum().backward(inputs=[y, w, w])  # a non-leaf input gets .grad too; duplicates count once
+    assert y.grad.tolist() == [3.0, 4.0] and w.grad.tolist() == [1.0, 2.0]
+    with pytest.raises(ShapeError, match="inputs cannot be empty"):
+        (x * w).sum().backward(inputs=[])
+    with pytest.raises(AutogradError, match=r"inputs\[0\] .* does not require grad"):
+        (x * w).sum().backward(inputs=[gradcnn.ones(2)])
+    with pytest.raises(DTypeError, match=r"inputs\[0\] must be a Tensor, got float"):
+        (x * w).sum().backward(inputs=[1.0])
+
+
+def test_backward_and_grad_check_their_seeds_and_flags():
+    x = gradcnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(DTypeError, match=r"grad_tensors\[0\] must be a Tensor or None, got float"):
+        (x * 2).backward([1.0, 1.0, 1.0])
+    with pytest.raises(ShapeError, match="scalar"):
+        (x * 2).backward()
+    with pytest.raises(ShapeError, match="scalar"):
+        gradcnn.grad(x * 2, x)
+    with pytest.raises(DTypeError, match="retain_graph"):
+        (x * 2).sum().backward(retain_graph="yes")
+    with pytest.raises(DTypeError, match="create_graph"):
+        gradcnn.grad((x * 2).sum(), x, create_graph=None)
+    (x * 2).sum().backward(retain_graph=1)  # an int is its truth value, as in PyTorch
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_grad_inputs_and_materialize_grads():
+    x, w = gradcnn.tensor([1.0, 2.0], requires_grad=True), gradcnn.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(ShapeError, match="inputs cannot be empty"):
+        gradcnn.grad((x * 2).sum(), [])
+    (gw,) = gradcnn.grad((x * 2).sum(), w, materialize_grads=True)
+    assert gw.tolist() == [0.0, 0.0]
+    with pytest.raises(ShapeError, match="allow_unused"):
+        gradcnn.grad((x * 2).sum(), w, materialize_grads=True, allow_unused=False)
+    with pytest.raises(AutogradError, match="not used"):
+        gradcnn.grad([], x)
+
+
+def test_what_a_gradient_hook_returns_is_checked():
+    for returned, error, words in ((lambda g: "a", DTypeError, "returned str"),
+                                   (lambda g: gradcnn.ones(4), ShapeError, r"shape .* \(3,\) to \(4,\)"),
+                                   (lambda g: g.to(gradcnn.float64), DTypeError, "dtype")):
+        x = gradcnn.ones(3, requires_grad=True)
+        x.register_hook(returned)
+        with pytest.raises(error, match=words):
+            (x * 2).sum().backward()

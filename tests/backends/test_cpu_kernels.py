@@ -78,10 +78,10 @@ def test_direct_input_gradient_leaves_output_padding_at_zero():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_backward_passes_the_gradient_where_the_output_is_positive(dtype, small_parallel_items):
+def test_relu_backward_passes_the_gradient_where_the_output_is_positive_or_nan(dtype, small_parallel_items):
     y = np.array([[0.0, 1.0, np.nan], [-0.0, 2.0, 3.0]], dtype=dtype)
     g = np.arange(6, dtype=dtype).reshape(2, 3) + 1
-    np.testing.assert_array_equal(cpu.relu_backward(g, y), [[0, 2, 0], [0, 5, 6]])
+    np.testing.assert_array_equal(cpu.relu_backward(g, y), [[0, 2, 3], [0, 5, 6]])  # NaN passes, as in PyTorch
     assert cpu.relu_backward(np.float64(2.0) * np.ones((), dtype), np.ones((), dtype)).shape == ()
 
 

@@ -273,12 +273,17 @@ def shape_cases():
         "mode": ["constant", "reflect", "replicate", "circular", "bogus", None, 1],
     }, names={0: "input", 1: "pad"})
     a, b = arr(2, 3), arr(2, 3, seed=1)
-    cases += op_cases(F + "cat", [[a, b]], {}, {
+    cat_variants = {
         0: [[], [a], [a, arr(3, 3)], [a, arr(2, 4)], [a, arr(2)], [a, np.zeros((0,), np.float32)],
             [a, b.astype(np.float64)], [a, np.array([[1, 2, 3]])], [a, None], (a, b), a, None, [a, Raw(b)],
             [np.zeros((), np.float32), np.zeros((), np.float32)]],
         "dim": [1, -1, -2, 2, -3, 1.0, None, "a", True],
-    }, names={0: "tensors"})
+    }
+    # gradcnn.functional also holds cat (the architectures' only way to it): compared with torch.cat
+    for ours, theirs in zip(op_cases(F + "cat", [[a, b]], {}, cat_variants, names={0: "tensors"}),
+                            op_cases("cat", [[a, b]], {}, cat_variants, names={0: "tensors"})):
+        ours.torch_call = ours.torch_call or theirs.call
+        cases.append(ours)
     for path in ("stack",):
         cases += op_cases(path, [[a, b]], {}, {
             0: [[], [a, arr(3, 3)], [a, b.astype(np.float64)], [np.zeros((), np.float32)] * 2, None],
@@ -396,11 +401,17 @@ def reduction_cases():
         ("unflatten", [xs, 2, (2, 2)], {1: [3, -4, 1.5], 2: [(3, 2), (-1, 2), (-1, -1), (), (4,), (0, 4), (2.0, 2), 4]}),
         ("t", [arr(2, 3)], {0: [arr(2, 3, 4), np.zeros((), np.float32), arr(3), None]}),
     ]:
-        cases += op_cases(path, args, {}, variants, names={0: "input", 1: "arg1", 2: "arg2"})
+        cases += op_cases(path, args, {}, variants, names={0: "input", **ARG_NAMES.get(path, {})})
     cases += op_cases("meshgrid", [arr(2), arr(3)], {"indexing": "ij"}, {
         "indexing": ["xy", "ji", None, 1], 0: [arr(2, 2), np.zeros((), np.float32), None], 1: [arr(3).astype(np.float64)],
     }, names={0: "a", 1: "b"})
     return cases
+
+
+# The names PyTorch gives the positional arguments of the shape ops (what an error must name).
+ARG_NAMES = {"reshape": {1: "shape"}, "unsqueeze": {1: "dim"}, "transpose": {1: "dim0", 2: "dim1"},
+             "permute": {1: "dims"}, "flip": {1: "dims"}, "chunk": {1: "chunks"},
+             "split": {1: "split_size_or_sections"}, "unflatten": {1: "dim", 2: "sizes"}}
 
 
 # -- indexing ------------------------------------------------------------------------------------

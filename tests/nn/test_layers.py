@@ -186,8 +186,13 @@ def test_zero_and_constant_pad2d_match_pytorch():
     for ours, theirs in [(nn.ZeroPad2d(1), torch.nn.ZeroPad2d(1)),
                          (nn.ConstantPad2d((1, 0, 2, -1), 3.5), torch.nn.ConstantPad2d((1, 0, 2, -1), 3.5))]:
         np.testing.assert_array_equal(ours(gradcnn.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
-    with pytest.raises(gradcnn.errors.ShapeError, match="4 ints"):
-        nn.ZeroPad2d((1, 2))
+    # a pair pads the last dim only, as in PyTorch; an odd count is refused when the layer is built
+    np.testing.assert_array_equal(nn.ZeroPad2d((1, 2))(gradcnn.tensor(x)).numpy(),
+                                  torch.nn.ZeroPad2d((1, 2))(torch.tensor(x)).numpy())
+    with pytest.raises(gradcnn.errors.ShapeError, match="pairs"):
+        nn.ZeroPad2d((1, 2, 3))
+    with pytest.raises(gradcnn.errors.DTypeError, match="padding"):
+        nn.ZeroPad2d(1.5)
 
 
 def test_pad_layers_are_layers():

@@ -321,6 +321,12 @@ def _x(*shape, dtype=np.float32):
                      r"rrelu: need 0 <= lower <= upper, got lower=0.5, upper=0.1", id="rrelu-bounds"),
         pytest.param(lambda: F.rrelu(_x(2), -0.1, 0.1), ShapeError, r"rrelu: .*got lower=-0.1, upper=0.1",
                      id="rrelu-negative"),
+        pytest.param(lambda: F.rrelu(_x(2), 0.1, float("inf")), ShapeError, r"rrelu: upper must be a finite number",
+                     id="rrelu-infinite"),
+        pytest.param(lambda: F.rrelu(_x(2), None), DTypeError, r"rrelu: lower must be a number", id="rrelu-None"),
+        pytest.param(lambda: F.elu(_x(2), alpha="a"), DTypeError, r"elu: alpha must be a number", id="elu-alpha"),
+        pytest.param(lambda: F.prelu(_x(2, 3), gradcnn.ones(3, dtype=np.float64)), DTypeError,
+                     r"prelu: input and weight must have the same dtype", id="prelu-dtype"),
         pytest.param(lambda: F.elu(_x(2, dtype=np.int32)), DTypeError, r"elu: input must be floating, got int32",
                      id="elu-int"),
     ],
@@ -396,3 +402,16 @@ def test_bad_settings_are_refused():
         F.hardtanh(gradcnn.ones(2), 2.0, 1.0)
     with pytest.raises(DTypeError, match="input must be floating"):
         F.silu(gradcnn.tensor([1, 2]))
+
+
+def test_softmax_saves_its_output_and_takes_empty_and_all_minus_inf_slices():
+    from gradcnn.errors import AutogradError
+
+    x = gradcnn.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = F.softmax(x * 1, dim=1)
+    y.mul_(2.0)
+    with pytest.raises(AutogradError, match="in place"):
+        y.sum().backward()
+    assert F.softmax(gradcnn.zeros(2, 0), dim=1).shape == (2, 0)
+    assert F.log_softmax(gradcnn.zeros(2, 0, 3), dim=1).shape == (2, 0, 3)
+    assert np.isnan(F.softmax(gradcnn.full((2, 3), -np.inf), dim=1).numpy()).all()

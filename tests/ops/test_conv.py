@@ -1,6 +1,8 @@
 """conv1d/conv2d/conv_transpose1d/conv_transpose2d against the naive references in
 tests/reference.py, with gradients and second derivatives against finite differences."""
 
+import warnings
+
 import numpy as np
 import pytest
 from reference import ref_conv_nd, ref_conv_transpose_nd
@@ -96,7 +98,8 @@ def test_warmup_compiles_every_kernel_for_both_float_dtypes_and_reports_the_time
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: F.conv2d(t((1, 3, 5)), t((2, 3, 3, 3))), ShapeError, r"4-D \(N, C, H, W\), got shape \(1, 3, 5\)"),
+        (lambda: F.conv2d(t((3, 5)), t((2, 3, 3, 3))), ShapeError,
+         r"4-D \(N, C, H, W\) or 3-D unbatched, got shape \(3, 5\)"),
         (lambda: F.conv2d(t((1, 3, 5, 5)), t((2, 3, 3))), ShapeError, r"weight must be 4-D"),
         (lambda: F.conv2d(t((1, 3, 5, 5)), t((2, 2, 3, 3))), ShapeError, r"expects 2 channels per group .* 3 channels"),
         (lambda: F.conv2d(t((1, 4, 5, 5)), t((3, 2, 3, 3)), groups=2), ShapeError, r"out_channels \(3\) .* groups \(2\)"),
@@ -121,7 +124,7 @@ def test_warmup_compiles_every_kernel_for_both_float_dtypes_and_reports_the_time
         (lambda: F.conv_transpose2d(t((1, 1, 1, 1)), t((1, 1, 1, 1)), padding=1), ShapeError,
          r"output size -1x-1 is not positive: \(input 1 - 1\) \* stride 1 - 2 \* padding 1 \+ kernel 1 "
          r"\(kernel 1, dilation 1\) \+ output_padding 0 = -1"),
-        (lambda: F.conv_transpose1d(t((1, 1, 3)), t((1, 1, 3)), padding="same"), ShapeError, "string padding"),
+        (lambda: F.conv_transpose1d(t((1, 1, 3)), t((1, 1, 3)), padding="same"), DTypeError, "string padding"),
     ],
 )
 def test_bad_arguments(call, error, match):
@@ -201,3 +204,31 @@ def test_float16_computes_in_float32_and_matches_pytorch():
         assert ours.grad.dtype == np.float16
         np.testing.assert_allclose(ours.grad.numpy().astype(np.float32), theirs.grad.numpy().astype(np.float32),
                                    rtol=2e-3, atol=2e-2)
+
+
+@pytest.mark.parametrize("name, weight, kw", [("conv1d", (4, 3, 3), {"padding": 1}), ("conv2d", (4, 3, 3, 2), {"stride": 2}),
+                                              ("conv_transpose1d", (3, 2, 3), {"stride": 2}),
+                                              ("conv_transpose2d", (3, 4, 2, 3), {"padding": 1})])
+def test_unbatched_input_convolves_as_a_batch_of_one(name, weight, kw):
+    rng = np.random.default_rng(4)
+    shape = (3, 6) if name.endswith("1d") else (3, 6, 5)
+    x = gradcnn.tensor(rng.standard_normal(shape), requires_grad=True)
+    xb = gradcnn.tensor(x.detach().numpy()[None], requires_grad=True)
+    w = gradcnn.tensor(rng.standard_normal(weight))
+    y, yb = getattr(F, name)(x, w, **kw), getattr(F, name)(xb, w, **kw)
+    assert y.shape == yb.shape[1:]
+    np.testing.assert_allclose(y.detach().numpy(), yb.detach().numpy()[0])
+    (y * y).sum().backward()
+    (yb * yb).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xb.grad.numpy()[0])
+
+
+def test_infinite_weights_spread_without_warnings():
+    w = np.ones((2, 1, 3, 3))
+    w[0, 0, 1, 1] = np.inf
+    x = np.ones((1, 1, 4, 4))
+    x[0, 0, 1, 1] = 0.0  # inf * 0: NaN, as in PyTorch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.conv2d(gradcnn.tensor(x), gradcnn.tensor(w)).numpy()
+    assert np.isnan(y[0, 0, 0, 0]) and np.isinf(y[0, 0].ravel()[1:]).all() and np.isfinite(y[0, 1]).all()

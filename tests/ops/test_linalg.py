@@ -119,7 +119,11 @@ BAD_CALLS = [
     ("linear features differ", lambda: ops.linear(_t(4, 3), _t(5, 2)), ShapeError,
      r"input \(4, 3\) has 3 features .*weight \(5, 2\) expects 2"),
     ("linear of a 0-d input", lambda: ops.linear(_t(), _t(5, 2)), ShapeError, r"input \(\) has 0 features"),
-    ("linear weight not 2-D", lambda: ops.linear(_t(4, 3), _t(3)), ShapeError, r"weight must be 2-D .*\(3,\)"),
+    ("linear weight not 2-D", lambda: ops.linear(_t(4, 3), _t(2, 5, 3)), ShapeError, r"weight must be 2-D .*\(2, 5, 3\)"),
+    ("linear dtypes differ", lambda: ops.linear(_t(4, 3), _t(5, 3).float()), DTypeError, r"linear: input and weight .*same dtype"),
+    ("mm dtypes differ", lambda: ops.mm(_t(4, 3), _t(3, 5).float()), DTypeError, r"mm: input and mat2 .*same dtype"),
+    ("mm inner dims", lambda: ops.mm(_t(4, 3), _t(4, 5)), ShapeError, r"mm: inner dimensions differ"),
+    ("matmul of bools", lambda: ops.matmul(_t(4, 3).bool(), _t(3, 5).bool()), DTypeError, r"matmul: .*bool"),
     ("linear bias of the wrong shape", lambda: ops.linear(_t(4, 3), _t(5, 3), _t(4)), ShapeError,
      r"bias has shape \(4,\), expected \(5,\) .*\(5, 3\)"),
     ("linear bias not a tensor", lambda: ops.linear(_t(4, 3), _t(5, 3), np.ones(5)), DTypeError, r"bias .*ndarray"),
@@ -208,3 +212,15 @@ test_outer = op_test(ops.outer, np.outer, _vectors())
 def test_products_check_their_shapes(call, message):
     with pytest.raises(ShapeError, match=message):
         call()
+
+
+def test_linear_bias_broadcasts_and_a_1d_weight_drops_the_feature_dim():
+    x = gradcnn.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    w = gradcnn.tensor(np.ones((4, 3)), requires_grad=True)
+    b = gradcnn.tensor(np.array(0.5), requires_grad=True)
+    y = ops.linear(x, w, b)
+    np.testing.assert_allclose(y.detach().numpy(), np.full((2, 4), 0.5) + np.array([[3.0], [12.0]]))
+    y.sum().backward()
+    assert b.grad.shape == () and float(b.grad.numpy()) == 8.0
+    assert ops.linear(x, gradcnn.tensor(np.ones(3))).shape == (2,)
+

@@ -214,7 +214,27 @@ def _x(*shape, dtype=np.float32):
                      r"batch_norm: eval mode \(training=False\) needs running_mean and running_var",
                      id="eval-without-stats"),
         pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), eps=-1e-5), ShapeError,
-                     r"batch_norm: eps must be a non-negative number, got -1e-05", id="negative-eps"),
+                     r"batch_norm: eps must be >= 0, got eps=-1e-05", id="negative-eps"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), eps="a"), DTypeError,
+                     r"batch_norm: eps must be a number, got 'a'", id="eps-str"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), momentum=None), DTypeError,
+                     r"batch_norm: momentum must be a number, got None", id="momentum-none"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), training=1), DTypeError,
+                     r"batch_norm: training must be a bool, got 1", id="training-int"),
+        pytest.param(lambda: F.batch_norm(_x(2, 3, dtype=np.float64), _x(3), _x(3)), DTypeError,
+                     r"batch_norm: running_mean is float32 but input is float64", id="mixed-dtypes"),
+        pytest.param(lambda: F.layer_norm(_x(2, 3), 3), DTypeError,
+                     r"layer_norm: normalized_shape must be a tuple of ints, got 3", id="layer-norm-int-shape"),
+        pytest.param(lambda: F.group_norm(_x(2, 4), 2, eps=None), DTypeError,
+                     r"group_norm: eps must be a number, got None", id="group-norm-eps-none"),
+        pytest.param(lambda: F.local_response_norm(_x(2, 3, 4), 2.0), DTypeError,
+                     r"local_response_norm: size must be an int, got 2.0", id="lrn-float-size"),
+        pytest.param(lambda: F.local_response_norm(_x(2, 3, 4), 2, beta=(1.0,)), DTypeError,
+                     r"local_response_norm: beta must be a number", id="lrn-tuple-beta"),
+        pytest.param(lambda: F.local_response_norm(_x(2, 3, 4, dtype=np.int32), 2), DTypeError,
+                     r"local_response_norm: input must be floating or int64, got int32", id="lrn-int-input"),
+        pytest.param(lambda: F.layer_norm(_x(2, 3, dtype=np.float16), (3,), _x(3), _x(3, dtype=np.float16)), DTypeError,
+                     r"layer_norm: bias is float16 but input is float16 and weight is float32", id="ln-mixed-dtypes"),
         pytest.param(lambda: F.batch_norm(_x(2, 3), _x(3), _x(3), training=True, eps=0.0), ShapeError,
                      r"batch_norm: eps must be positive in training \(as in PyTorch\), got 0.0", id="zero-eps-training"),
         pytest.param(lambda: F.batch_norm(np.zeros((2, 3)), _x(3), _x(3)), DTypeError,
@@ -286,7 +306,7 @@ def ln_cases(draw, affine=None, max_side=3):
     inputs = [_distinct(draw, shape)]
     affine = draw(st.booleans()) if affine is None else affine
     inputs += [draw(arrays(normalized, min_value=-2.0, max_value=2.0)) if affine else None for _ in range(2)]
-    config = {"normalized_shape": normalized if draw(st.booleans()) or len(normalized) > 1 else normalized[0],
+    config = {"normalized_shape": normalized if draw(st.booleans()) else list(normalized),
               "eps": draw(eps_values)}
     return tuple(inputs), config
 
@@ -407,7 +427,7 @@ def test_nan_spreads_over_what_is_normalized_with_it(torch):
     x[0, 1, 2] = np.nan
     rm, rv = np.zeros(4), np.ones(4)
     cases = [
-        (lambda t, a: t.nn.functional.layer_norm(a, [3]), lambda a: F.layer_norm(a, 3)),
+        (lambda t, a: t.nn.functional.layer_norm(a, [3]), lambda a: F.layer_norm(a, (3,))),
         (lambda t, a: t.nn.functional.layer_norm(a, [4, 3]), lambda a: F.layer_norm(a, (4, 3))),
         (lambda t, a: t.nn.functional.group_norm(a, 2), lambda a: F.group_norm(a, 2)),
         (lambda t, a: t.nn.functional.batch_norm(a, None, None, training=True), lambda a: F.batch_norm(a, None, None, training=True)),
@@ -456,9 +476,9 @@ def test_group_norm_refuses_one_value_in_all_as_torch(torch):
         pytest.param(lambda: F.layer_norm(_x(2, 4), ()), ShapeError,
                      r"layer_norm: normalized_shape must name at least one dim, got \(\)", id="ln-empty"),
         pytest.param(lambda: F.layer_norm(_x(2, 4), 4.0), DTypeError,
-                     r"layer_norm: normalized_shape must be an int or a tuple", id="ln-float"),
+                     r"layer_norm: normalized_shape must be a tuple of ints, got 4.0", id="ln-float"),
         pytest.param(lambda: F.layer_norm(_x(2, 4), (4,), eps=-1.0), ShapeError,
-                     r"layer_norm: eps must be a non-negative number, got -1.0", id="ln-eps"),
+                     r"layer_norm: eps must be >= 0, got eps=-1.0", id="ln-eps"),
         pytest.param(lambda: F.layer_norm(_x(2, 4, dtype=np.int64), (4,)), DTypeError,
                      r"layer_norm: input must be floating, got int64", id="ln-int"),
         pytest.param(lambda: F.group_norm(_x(2, 4), 3), ShapeError,

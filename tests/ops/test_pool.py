@@ -13,7 +13,7 @@ from reference import (
 
 import gradcnn
 import gradcnn.functional as F
-from gradcnn.errors import DTypeError, ShapeError
+from gradcnn.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from gradcnn.testing import op_test
 from gradcnn.testing.strategies import pool_cases
 
@@ -72,6 +72,39 @@ def test_empty_batch_pools():
     assert x.grad.shape == (0, 2, 4, 4)
 
 
+@pytest.mark.parametrize("name, args", [("max_pool1d", (2,)), ("avg_pool1d", (3, 1, 1)), ("adaptive_avg_pool1d", (4,)),
+                                        ("adaptive_max_pool1d", (4,)), ("max_pool2d", (2,)), ("avg_pool2d", (3, 1, 1)),
+                                        ("adaptive_avg_pool2d", ((None, 2),)), ("adaptive_max_pool2d", (4,))])
+def test_unbatched_input_pools_as_a_batch_of_one(name, args):
+    rng = np.random.default_rng(2)
+    shape = (3, 6) if name.endswith("1d") else (3, 6, 5)
+    x = gradcnn.tensor(rng.standard_normal(shape), requires_grad=True)
+    xb = gradcnn.tensor(x.detach().numpy()[None], requires_grad=True)
+    y, yb = getattr(F, name)(x, *args), getattr(F, name)(xb, *args)
+    assert y.shape == yb.shape[1:]
+    np.testing.assert_array_equal(y.detach().numpy(), yb.detach().numpy()[0])
+    (y * y).sum().backward()
+    (yb * yb).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xb.grad.numpy()[0])
+
+
+def test_integer_pools_follow_pytorch():
+    # max pooling keeps the dtype; int64 average pooling divides and truncates toward zero
+    x = gradcnn.tensor(np.array([[[1, 2, -1, -2, -3, -6, 7, 7]]], dtype=np.int64))
+    assert F.max_pool1d(x, 2, return_indices=True)[0].tolist() == [[[2, -1, -3, 7]]]
+    assert F.avg_pool1d(x, 2).tolist() == [[[1, -1, -4, 7]]]
+    assert F.avg_pool1d(x, 3, padding=1).tolist() == [[[1, -2, 2]]]
+    y = F.max_pool2d(gradcnn.tensor(np.arange(16, dtype=np.uint8).reshape(1, 4, 4)), 2)
+    assert y.dtype == np.uint8 and y.tolist() == [[[5, 7], [13, 15]]]
+
+
+def test_adaptive_output_size_zero_gives_an_empty_result():
+    x = gradcnn.tensor(np.ones((2, 3, 6, 6)))
+    assert F.adaptive_avg_pool2d(x, 0).shape == (2, 3, 0, 0)
+    values, indices = F.adaptive_max_pool2d(x, (1, 0), return_indices=True)
+    assert values.shape == indices.shape == (2, 3, 1, 0)
+
+
 def t(shape, dtype=np.float64):
     return gradcnn.tensor(np.ones(shape, dtype=dtype))
 
@@ -79,7 +112,8 @@ def t(shape, dtype=np.float64):
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: F.max_pool2d(t((1, 4, 4)), 2), ShapeError, r"4-D \(N, C, H, W\), got shape \(1, 4, 4\)"),
+        (lambda: F.max_pool2d(t((4, 4)), 2), IndexOutOfRangeError, r"\(N, C, H, W\), got shape \(4, 4\)"),
+        (lambda: F.avg_pool1d(t((1, 1, 1, 4)), 2), ShapeError, r"\(N, C, L\), got shape \(1, 1, 1, 4\)"),
         (lambda: F.max_pool2d(t((1, 1, 4, 4)), 0), ShapeError, r"kernel_size must be positive, got \(0, 0\)"),
         (lambda: F.max_pool2d(t((1, 1, 4, 4)), 2, stride=-1), ShapeError, "stride must be positive"),
         (lambda: F.max_pool2d(t((1, 1, 4, 4)), 3, padding=2), ShapeError,
@@ -87,12 +121,20 @@ def t(shape, dtype=np.float64):
         (lambda: F.max_pool2d(t((1, 1, 2, 2)), 3), ShapeError,
          r"max_pool2d: kernel \(3x3, dilation 1x1 -> 3x3\) is larger than padded input \(2x2 = input 2x2 \+ padding 0x0\)"),
         (lambda: F.max_pool1d(t((1, 1, 4)), 2.5), DTypeError, "kernel_size must be an int"),
-        (lambda: F.avg_pool2d(t((1, 1, 4, 4), np.int64), 2), DTypeError, "floating, got int64"),
-        (lambda: F.avg_pool2d(t((1, 1, 4, 4)), 2, divisor_override=0), ShapeError, "divisor_override must be a positive"),
-        (lambda: F.adaptive_avg_pool2d(t((1, 1, 4, 4)), 0), ShapeError, r"output_size must be positive, got \(0, 0\)"),
+        (lambda: F.avg_pool2d(t((1, 1, 4, 4), np.int32), 2), DTypeError, "floating or int64, got int32"),
+        (lambda: F.max_pool2d(t((1, 1, 4, 4), np.bool_), 2), DTypeError, "floating or integer, got bool"),
+        (lambda: F.adaptive_avg_pool2d(t((1, 1, 4, 4), np.int64), 2), DTypeError, "floating, got int64"),
+        (lambda: F.max_pool1d(t((1, 1, 4), np.int64), 2), DTypeError, "return_indices"),
+        (lambda: F.avg_pool2d(t((1, 1, 4, 4)), 2, divisor_override=0), ShapeError, "divisor_override must not be zero"),
+        (lambda: F.avg_pool2d(t((1, 1, 4, 4)), 2, divisor_override=2.0), DTypeError, "divisor_override must be an int"),
+        (lambda: F.avg_pool2d(t((1, 1, 4, 4)), 2, ceil_mode=1), DTypeError, "ceil_mode must be a bool, got 1"),
+        (lambda: F.avg_pool1d(t((1, 1, 4)), 2, count_include_pad=None), DTypeError, "count_include_pad must be a bool"),
+        (lambda: F.max_pool1d(t((1, 1, 4)), 2, ceil_mode="yes"), DTypeError, "ceil_mode must be a bool"),
+        (lambda: F.adaptive_avg_pool2d(t((1, 1, 4, 4)), -1), ShapeError, r"output_size must be non-negative, got \(-1, -1\)"),
+        (lambda: F.adaptive_max_pool1d(t((1, 1, 4)), (None,)), DTypeError, "output_size must be an int"),
         (lambda: F.adaptive_max_pool2d(t((1, 1, 4, 4)), (1, 2, 3)), ShapeError,
          r"output_size must be an int or a tuple of 2 ints, got \(1, 2, 3\) \(3 entries\)"),
-        (lambda: F.adaptive_avg_pool2d(t((1, 1, 4, 4)), (None, 0)), ShapeError, r"output_size\[1\] must be a positive int, got 0"),
+        (lambda: F.adaptive_avg_pool2d(t((1, 1, 4, 4)), (None, -1)), ShapeError, r"output_size\[1\] must be >= 0"),
     ],
 )
 def test_bad_arguments(call, error, match):

@@ -109,8 +109,9 @@ test_var = op_test(
 test_std = op_test(
     ops.std, std_ref, [distinct(2, 3)], kwargs=configs(DIMS, correction=st.sampled_from([0, 1])),
 )
+# logsumexp has no default dim, and refuses dim=None, as in PyTorch.
 test_logsumexp = op_test(
-    ops.logsumexp, logsumexp_ref, [matrices(max_side=3)], kwargs=configs(DIMS), second_order=True
+    ops.logsumexp, logsumexp_ref, [matrices(max_side=3)], kwargs=configs(DIMS[1:]), second_order=True
 )
 # 0-d and 1-d inputs: dims 0 and -1 are the only valid ones.
 test_sum_low_rank = op_test(
@@ -120,7 +121,7 @@ test_amax_low_rank = op_test(
     ops.amax, amax_ref, [arrays(max_dims=1, elements=SPACED, unique=True)], kwargs=configs([None, 0, -1])
 )
 test_logsumexp_low_rank = op_test(
-    ops.logsumexp, logsumexp_ref, [arrays(max_dims=1)], kwargs=configs([None, 0, -1])
+    ops.logsumexp, logsumexp_ref, [arrays(max_dims=1)], kwargs=configs([0, -1, (0,)])
 )
 
 
@@ -200,7 +201,28 @@ def test_integer_and_bool_reductions_promote():
     ints = gradcnn.tensor([[1, 2], [3, 4]])
     assert ops.sum(ints).dtype == np.int64 and ops.sum(ints).item() == 10
     assert ops.sum(gradcnn.tensor([True, True, False])).item() == 2
-    assert ops.mean(ints).dtype == np.float32 and ops.mean(ints).item() == 2.5
+    assert ops.mean(ints, dtype=np.float32).item() == 2.5
+    with pytest.raises(DTypeError, match="mean: input must have a floating dtype"):
+        ops.mean(ints)  # PyTorch cannot infer the result's dtype either
+
+
+def test_empty_reductions_match_pytorch():
+    # Without an identity PyTorch refuses (above); with one it answers: NaN for a mean or a variance
+    # of no elements, -inf for logsumexp, inf where the correction leaves no degree of freedom.
+    with np.errstate(all="raise"):  # and nothing warns on the way
+        assert np.isnan(ops.mean(_t(0)).item()) and np.isnan(ops.var(_t(3, 0)).item())
+        np.testing.assert_array_equal(ops.mean(_t(2, 0), 1).numpy(), [np.nan, np.nan])
+        assert ops.std(_t(0, 3), 0).shape == (3,) and ops.amax(_t(3, 0), 0).shape == (0,)
+        np.testing.assert_array_equal(ops.logsumexp(_t(2, 0), 1).numpy(), [-np.inf, -np.inf])
+        np.testing.assert_array_equal(ops.var(_t(2, 3), 1, correction=5).numpy(), [np.inf, np.inf])
+        assert np.isnan(ops.var(gradcnn.tensor(2.0)).item())
+        assert ops.max(_t(3, 0), 0).values.shape == (0,)
+
+
+def test_var_takes_pytorch_positional_unbiased_and_keepdim():
+    x = leaf([[1.0, 2.0, 4.0]])
+    np.testing.assert_allclose(ops.var(x, 1, False, True).detach().numpy(), [[np.var([1.0, 2.0, 4.0])]], rtol=1e-12)
+    assert ops.var(x, 1, correction=None).item() == pytest.approx(np.var([1.0, 2.0, 4.0], ddof=1))
 
 
 def test_var_unbiased_flag_matches_correction():
@@ -233,14 +255,25 @@ BAD_CALLS = [
     ("argmax with a tuple dim", lambda: ops.argmax(_t(2, 3), dim=(0, 1)), DTypeError, r"\(0, 1\)"),
     ("max with a tuple dim", lambda: ops.max(_t(2, 3), dim=(0, 1)), DTypeError, r"^max: dim must be an int, got \(0, 1\)"),
     ("min with a tuple dim", lambda: _t(2, 3).min(dim=(0,)), DTypeError, r"^min: dim must be an int, got \(0,\)"),
-    ("var without degrees of freedom", lambda: ops.var(_t(1, 3), dim=0), ShapeError,
-     r"var: 1 elements .*\(1, 3\).*correction=1 leaves 0"),
-    ("std without degrees of freedom", lambda: ops.std(_t(2, 3), correction=6), ShapeError,
-     r"6 elements .*correction=6 leaves 0"),
-    ("mean of an empty dim", lambda: ops.mean(_t(0, 3), dim=0), ShapeError, r"mean: .*\(0, 3\)"),
+    ("amax over an empty dim", lambda: ops.amax(_t(2, 0), dim=1), IndexOutOfRangeError, r"amax: dim 1 .*\(2, 0\)"),
     ("amax of an empty tensor", lambda: ops.amax(_t(2, 0)), ShapeError, r"amax: .*\(2, 0\)"),
-    ("argmin of an empty dim", lambda: ops.argmin(_t(2, 0), dim=1), ShapeError, r"argmin: dim 1 .*\(2, 0\)"),
-    ("argmax of an empty tensor", lambda: ops.argmax(_t(0)), ShapeError, r"argmax: .*\(0,\)"),
+    ("argmin of an empty dim", lambda: ops.argmin(_t(2, 0), dim=1), IndexOutOfRangeError, r"argmin: dim 1 .*\(2, 0\)"),
+    ("argmax of an empty tensor", lambda: ops.argmax(_t(0)), IndexOutOfRangeError, r"argmax: .*\(0,\)"),
+    ("max over an empty dim", lambda: ops.max(_t(3, 0), 1), IndexOutOfRangeError, r"^max: dim 1 .*\(3, 0\)"),
+    ("max with dim=None", lambda: ops.max(_t(2, 3), None), DTypeError, r"^max: dim must be an int"),
+    ("sum with an int keepdim", lambda: ops.sum(_t(2, 3), 1, 1), DTypeError, r"sum: keepdim must be a bool"),
+    ("amax with keepdim=None", lambda: ops.amax(_t(2, 3), 1, None), DTypeError, r"amax: keepdim must be a bool"),
+    ("var with unbiased=None", lambda: ops.var(_t(2, 3), 1, None), DTypeError, r"var: unbiased must be a bool"),
+    ("std with a str correction", lambda: ops.std(_t(2, 3), correction="a"), DTypeError, r"std: correction must be"),
+    ("var of ints", lambda: ops.var(gradcnn.tensor([1, 2, 3])), DTypeError, r"var: input must have a floating"),
+    ("std of a dim out of range", lambda: ops.std(_t(3), 1), IndexOutOfRangeError, r"^std: dim 1"),
+    ("logsumexp with dim=None", lambda: ops.logsumexp(_t(2, 3), None), DTypeError, r"logsumexp: dim"),
+    ("logsumexp with dim=()", lambda: ops.logsumexp(_t(2, 3), ()), ShapeError, r"logsumexp: dim"),
+    ("topk with a float k", lambda: ops.topk(_t(3), 1.5), DTypeError, r"topk: k must be an int"),
+    ("sort with an int descending", lambda: ops.sort(_t(3), descending=1), DTypeError, r"sort: descending"),
+    ("norm of a 0-d tensor over dim 1", lambda: ops.norm(_t(), dim=1), IndexOutOfRangeError, r"^norm: dim 1"),
+    ("inf norm of an empty dim", lambda: ops.norm(_t(3, 0), float("inf"), 1), ShapeError, r"norm: the inf norm"),
+    ("sum of None", lambda: ops.sum(None), DTypeError, r"sum: input must be a Tensor"),
 ]
 
 

@@ -36,14 +36,34 @@ def _linear_source(o, n, out, scale, align_corners):
     return i0, min(i0 + 1, n - 1), min(max(src - i0, 0.0), 1.0)
 
 
+def _cubic_weight(d, a=-0.75):
+    """Keys' cubic convolution kernel at distance ``d``."""
+    d = abs(d)
+    if d <= 1:
+        return (a + 2) * d**3 - (a + 3) * d**2 + 1
+    return a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a if d < 2 else 0.0
+
+
+def _cubic_source(o, n, out, scale, align_corners):
+    """The four ``(input, weight)`` pairs output ``o`` mixes (inputs clamped to the edges)."""
+    if align_corners:
+        src = o * (n - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        src = (1.0 / scale if scale else n / out) * (o + 0.5) - 0.5
+    i0 = math.floor(src)
+    return [(min(max(i0 + k, 0), n - 1), _cubic_weight(src - (i0 + k))) for k in (-1, 0, 1, 2)]
+
+
 def _resize_axis(x, axis, out, scale, mode, align_corners):
     n = x.shape[axis]
     pieces = []
     for o in range(out):
         if mode in ("nearest", "nearest-exact"):
-            two_d_shortcut = mode == "nearest" and x.ndim == 4 and out in (n, 2 * n)
+            two_d_shortcut = mode == "nearest" and x.ndim >= 4 and out in (n, 2 * n)
             i = (o if out == n else o // 2) if two_d_shortcut else _nearest_source(o, n, out, scale, mode != "nearest")
             pieces.append(np.take(x, [i], axis=axis))
+        elif mode == "bicubic":
+            pieces.append(sum(w * np.take(x, [i], axis=axis) for i, w in _cubic_source(o, n, out, scale, align_corners)))
         else:
             i0, i1, lam = _linear_source(o, n, out, scale, align_corners)
             pieces.append((1 - lam) * np.take(x, [i0], axis=axis) + lam * np.take(x, [i1], axis=axis))
@@ -96,12 +116,15 @@ def ambiguous(n, out, scale, exact, two_d=False):
 
 
 @st.composite
-def interpolate_cases(draw, modes=("nearest", "nearest-exact", "linear", "bilinear", "area"), max_in=5, max_out=8):
+def interpolate_cases(draw, modes=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"),
+                      max_in=5, max_out=8):
     mode = draw(st.sampled_from(modes))
-    nd = {"linear": 1, "bilinear": 2}.get(mode) or draw(st.sampled_from([1, 2]))
+    nd = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode) or draw(st.sampled_from([1, 2, 3]))
+    if nd == 3:
+        max_in, max_out = min(max_in, 3), min(max_out, 4)
     sizes = tuple(draw(st.integers(1, max_in)) for _ in range(nd))
     config = {"mode": mode}
-    if mode in ("linear", "bilinear"):
+    if mode in ("linear", "bilinear", "bicubic", "trilinear"):
         config["align_corners"] = draw(st.booleans())
     if draw(st.booleans()):
         outs = tuple(draw(st.integers(1, max_out)) for _ in range(nd))
@@ -119,7 +142,7 @@ def interpolate_cases(draw, modes=("nearest", "nearest-exact", "linear", "biline
         scales = (None,) * nd if recompute else factors
     if mode in ("nearest", "nearest-exact"):
         for n, o, s in zip(sizes, outs, scales):
-            if ambiguous(n, o, s, mode == "nearest-exact", nd == 2):
+            if ambiguous(n, o, s, mode == "nearest-exact", nd >= 2):
                 # these sizes sit on a rounding tie; resize to twice the size instead (no tie)
                 config.pop("scale_factor", None)
                 config.pop("recompute_scale_factor", None)
@@ -261,16 +284,20 @@ def _x(*shape):
         pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, scale_factor=2), ShapeError,
                      r"give size or scale_factor, not both \(got size=4, scale_factor=2\)", id="both"),
         pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, align_corners=True), ShapeError,
-                     r"align_corners=True is only for the interpolating modes linear \| bilinear, not mode "
+                     r"align_corners=True is only for the interpolating modes linear \| bilinear \| bicubic \| trilinear, "
+                     r"not mode "
                      r"'nearest'", id="align-corners-nearest"),
-        pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, mode="linear"), NotImplementedError,
+        pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, mode="linear"), ShapeError,
                      r"got 4-D input \(1, 1, 3, 3\), but linear mode needs 3-D input", id="linear-4d"),
-        pytest.param(lambda: F.interpolate(_x(1, 1, 3), size=4, mode="bilinear"), NotImplementedError,
+        pytest.param(lambda: F.interpolate(_x(1, 1, 3), size=4, mode="bilinear"), ShapeError,
                      r"got 3-D input \(1, 1, 3\), but bilinear mode needs 4-D input", id="bilinear-3d"),
-        pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, mode="bicubic"), NotImplementedError,
-                     r"mode 'bicubic' is not provided by gradcnn", id="bicubic"),
+        pytest.param(lambda: F.interpolate(_x(1, 1, 3), size=4, mode="bicubic"), ShapeError,
+                     r"got 3-D input \(1, 1, 3\), but bicubic mode needs 4-D input", id="bicubic-3d"),
+        pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, mode="lanczos"), ShapeError,
+                     r"mode 'lanczos' is not provided by gradcnn", id="lanczos"),
         pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, mode="foo"), ShapeError,
-                     r"mode 'foo' is not one of \('nearest', 'nearest-exact', 'linear', 'bilinear', 'area'\)",
+                     r"mode 'foo' is not one of \('nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', "
+                     r"'trilinear', 'area'\)",
                      id="unknown-mode"),
         pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=(4, 5, 6)), ShapeError,
                      r"size \(4, 5, 6\) has 3 entries but the input has 2 spatial dims \(3, 3\)", id="size-length"),
@@ -290,10 +317,11 @@ def _x(*shape):
         pytest.param(lambda: F.interpolate(_x(1, 0, 3, 3), size=4), ShapeError,
                      r"input of shape \(1, 0, 3, 3\) has no channels", id="no-channels"),
         pytest.param(lambda: F.interpolate(_x(3, 3), size=4), ShapeError,
-                     r"input must be 3-D \(N, C, L\) or 4-D \(N, C, H, W\), got shape \(3, 3\)", id="2d"),
+                     r"input must be 3-D \(N, C, L\), 4-D \(N, C, H, W\) or 5-D \(N, C, D, H, W\), got shape \(3, 3\)",
+                     id="2d"),
         pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, recompute_scale_factor=True), ShapeError,
                      r"recompute_scale_factor=True is not meaningful with an explicit size", id="recompute-size"),
-        pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, antialias=True), NotImplementedError,
+        pytest.param(lambda: F.interpolate(_x(1, 1, 3, 3), size=4, antialias=True), ShapeError,
                      r"antialias=True is not provided", id="antialias"),
         pytest.param(lambda: F.interpolate(gradcnn.zeros(1, 1, 3, 3, dtype=np.int64), size=4), DTypeError,
                      r"input must be floating, got int64", id="int-input"),

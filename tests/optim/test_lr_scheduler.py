@@ -141,9 +141,9 @@ def test_state_dict_round_trip(name, config):
 def test_scheduler_errors():
     with pytest.raises(DTypeError, match="expected an Optimizer"):
         StepLR(object(), step_size=1)
-    with pytest.raises(ShapeError, match="StepLR: step_size must be a positive int, got 0"):
+    with pytest.raises(ShapeError, match="StepLR: step_size must be >= 1, got step_size=0"):
         StepLR(_optimizer(), step_size=0)
-    with pytest.raises(ShapeError, match="CosineAnnealingLR: T_max must be a positive int, got -1"):
+    with pytest.raises(ShapeError, match="CosineAnnealingLR: T_max must be >= 1, got T_max=-1"):
         CosineAnnealingLR(_optimizer(), T_max=-1)
     with pytest.raises(ShapeError, match="total_steps, or epochs and steps_per_epoch"):
         OneCycleLR(_optimizer(), max_lr=1.0)
@@ -154,7 +154,7 @@ def test_scheduler_errors():
     sched = OneCycleLR(_optimizer(), max_lr=1.0, total_steps=2)
     sched.step()
     sched.step()
-    with pytest.raises(ShapeError, match="stepped 3 times, but total_steps is 2"):
+    with pytest.raises(ShapeError, match="stepped 3 times, but the schedule has total_steps=2"):
         sched.step()
 
 
@@ -371,6 +371,12 @@ def test_sequential_state_dict_round_trip():
 # -- errors ---------------------------------------------------------------------------------------------
 
 
+def _resumable(optimizer):
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"]
+    return optimizer
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda o: MultiStepLR(o, milestones=[2, -1]), ShapeError, r"milestones\[1\] must be a non-negative int, got -1"),
     (lambda o: MultiStepLR(o, milestones=[2.5]), DTypeError, r"milestones\[0\] must be a non-negative int"),
@@ -382,14 +388,24 @@ def test_sequential_state_dict_round_trip():
     (lambda o: LinearLR(o, start_factor=0), ShapeError, "start_factor must be > 0"),
     (lambda o: LinearLR(o, start_factor=1.5), ShapeError, "start_factor must be >= 0 and <= 1"),
     (lambda o: LinearLR(o, end_factor=-0.1), ShapeError, "end_factor must be >= 0 and <= 1"),
-    (lambda o: LinearLR(o, total_iters=0), ShapeError, "total_iters must be a positive int"),
+    (lambda o: LinearLR(o, total_iters=-1), ShapeError, "total_iters must be >= 0, got total_iters=-1"),
+    (lambda o: StepLR(o, step_size=2.5), DTypeError, "step_size must be an int, got 2.5"),
     (lambda o: CosineAnnealingWarmRestarts(o, T_0=0), ShapeError, "T_0 must be a positive int, got 0"),
-    (lambda o: CosineAnnealingWarmRestarts(o, T_0=2, T_mult=1.5), DTypeError, "T_mult must be a positive int"),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0=2, T_mult=1.5), ShapeError, "T_mult must be a positive int"),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0=2.0), ShapeError, r"T_0 must be a positive int, got T_0=2.0 \(a float\)"),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0="2"), DTypeError, "T_0 must be a positive int"),
     (lambda o: CosineAnnealingWarmRestarts(o, T_0=2, eta_min=None), DTypeError, "eta_min must be a number"),
     (lambda o: ReduceLROnPlateau(o, factor=1.0), ShapeError, "factor must be >= 0 and < 1, got factor=1.0"),
-    (lambda o: ReduceLROnPlateau(o, mode="avg"), ShapeError, "mode must be 'min' or 'max', got 'avg'"),
-    (lambda o: ReduceLROnPlateau(o, threshold_mode="pct"), ShapeError, "threshold_mode must be 'rel' or 'abs'"),
-    (lambda o: ReduceLROnPlateau(o, patience=-1), ShapeError, "patience must be a non-negative int, got -1"),
+    (lambda o: ReduceLROnPlateau(o, mode="avg"), ShapeError, "mode must be one of 'min', 'max', got 'avg'"),
+    (lambda o: ReduceLROnPlateau(o, mode=None), DTypeError, "mode must be one of 'min', 'max', got None"),
+    (lambda o: ReduceLROnPlateau(o, threshold_mode="pct"), ShapeError, "threshold_mode must be one of 'rel', 'abs'"),
+    (lambda o: ReduceLROnPlateau(o, threshold_mode=1), DTypeError, "threshold_mode must be one of 'rel', 'abs'"),
+    (lambda o: ReduceLROnPlateau(o, patience=-1), ShapeError, "patience must be >= 0, got patience=-1"),
+    (lambda o: ReduceLROnPlateau(o, last_epoch=5), DTypeError, "unexpected keyword argument 'last_epoch'"),
+    (lambda o: ReduceLROnPlateau(o).step(), DTypeError, "ReduceLROnPlateau.step: missing a required argument"),
+    (lambda o: LambdaLR(o, lambda e: "a"), DTypeError, r"lr_lambda\[0\] must return a number, returned 'a'"),
+    (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=5, pct_start=None), DTypeError, "pct_start must be a number"),
+    (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=5, pct_start=1), ShapeError, r"pct_start=1 \(an int\)"),
     (lambda o: ReduceLROnPlateau(o, min_lr=[0.1]), ShapeError, "got 1 min_lr values for 2 param groups"),
     (lambda o: ReduceLROnPlateau(o).step("loss"), DTypeError, "metrics must be a number, got 'loss'"),
     (lambda o: OneCycleLR(o, max_lr=1.0, total_steps=5, base_momentum=math.nan), ShapeError,
@@ -400,8 +416,9 @@ def test_sequential_state_dict_round_trip():
     (lambda o: SequentialLR(o, [ExponentialLR(_optimizer(), 0.9)], []), ShapeError, "drives another optimizer"),
     (lambda o: SequentialLR(o, [ReduceLROnPlateau(o)], []), ShapeError, "cannot be sequenced"),
     (lambda o: SequentialLR(o, [], []), ShapeError, "at least one scheduler"),
-    (lambda o: StepLR(o, 2, last_epoch=-2), ShapeError, "last_epoch must be >= -1"),
-    (lambda o: StepLR(o, 2, last_epoch=1.0), DTypeError, "last_epoch must be an int"),
+    (lambda o: StepLR(o, 2, last_epoch=-2), SchedulerResumeError, "no 'initial_lr'"),
+    (lambda o: StepLR(_resumable(o), 2, last_epoch=-2), ShapeError, "last_epoch must be >= -1"),
+    (lambda o: StepLR(_resumable(o), 2, last_epoch=1.5), DTypeError, "last_epoch must be an int"),
 ])
 def test_more_scheduler_errors(make, error, match):
     with pytest.raises(error, match=match):

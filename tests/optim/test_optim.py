@@ -9,6 +9,7 @@ import gradcnn
 from gradcnn import nn, optim
 from gradcnn.errors import AutogradError, DTypeError, ShapeError
 from gradcnn.nn.utils import clip_grad_norm_
+from gradcnn.optim.optimizer import ParamGroupKeyError
 
 SHAPES = [(3, 4), (5,), ()]
 
@@ -359,8 +360,12 @@ def test_step_with_closure_returns_the_loss():
     (lambda p: optim.Adam(p[0]), DTypeError, "got a Tensor of shape"),
     (lambda p: optim.Adam([]), ShapeError, "empty parameter list"),
     (lambda p: optim.Adam([p[0], 1.0]), DTypeError, "params\\[1\\] must be a Tensor, got float"),
-    (lambda p: optim.Adam([p[0], p[0]]), ShapeError, "more than one group"),
-    (lambda p: optim.Adam([p[0] * 2]), AutogradError, "not a leaf"),
+    (lambda p: optim.Adam([{"params": [p[0]]}, {"params": [p[0]]}]), ShapeError, "more than one group"),
+    (lambda p: optim.Adam([p[0] * 2]), ShapeError, "not a leaf"),
+    (lambda p: optim.Adam(None), DTypeError, "params must be an iterable of Tensors or of dicts, got None"),
+    (lambda p: optim.Adam([{"lr": 0.1}]), ParamGroupKeyError, "param group 0 has no 'params' entry"),
+    (lambda p: optim.Adam(p, bogus=1), DTypeError, "Adam: got an unexpected keyword argument 'bogus'"),
+    (lambda p: optim.SGD(p, 0.1).step(1), DTypeError, "SGD.step: closure must be callable"),
 ])
 def test_argument_errors(make, error, match):
     with pytest.raises(error, match=match):
@@ -437,9 +442,15 @@ def test_betas_are_checked(name, betas, match):
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_flags_must_be_bools_and_differentiable_is_refused(name):
-    with pytest.raises(DTypeError, match=f"{name}: maximize must be a bool, got 1"):
-        getattr(optim, name)(_params([1.0]), maximize=1)
+def test_switches_are_read_by_truth_and_differentiable_is_refused(name):
+    # PyTorch reads its switches with ``if group["maximize"]:``; so does gradcnn, storing bools
+    for value, expected in ((1, True), ("yes", True), (0, False), (None, False), (np.bool_(True), True)):
+        opt = getattr(optim, name)(_params([1.0]), maximize=value)
+        assert opt.param_groups[0]["maximize"] is expected
+    with pytest.raises(DTypeError, match=f"{name}: maximize must be a bool, got array"):
+        getattr(optim, name)(_params([1.0]), maximize=np.array([True, False]))
+    with pytest.raises(DTypeError, match=f"{name}: differentiable must be a bool, got 1"):
+        getattr(optim, name)(_params([1.0]), differentiable=1)
     with pytest.raises(ShapeError, match="differentiable=True is not supported"):
         getattr(optim, name)(_params([1.0]), differentiable=True)
     opt = getattr(optim, name)(_params([1.0]), foreach=True)  # accepted; one loop either way
@@ -451,13 +462,14 @@ def test_a_grad_of_another_shape_or_dtype_is_refused(name):
     a, b = _params([1.0, 2.0], [[1.0, 2.0], [3.0, 4.0]])
     opt = getattr(optim, name)([a, b], lr=0.1)
     a.grad = gradcnn.from_numpy(np.ones(2))
-    b.grad = gradcnn.from_numpy(np.ones(2))  # would broadcast over the rows of b
+    b.grad = gradcnn.from_numpy(np.ones((2, 2)))
+    b.grad._data = np.ones(2)  # past the .grad setter's check; would broadcast over the rows of b
     before = b._data.copy()
     with pytest.raises(ShapeError, match=rf"{name}.step: parameter 1 has shape \(2, 2\) but its .grad has "
                                          r"shape \(2,\); a gradient must have its parameter's shape"):
         opt.step()
     np.testing.assert_array_equal(b._data, before)
-    b.grad = gradcnn.from_numpy(np.ones((2, 2), np.float32))
+    b.grad._data = np.ones((2, 2), np.float32)
     with pytest.raises(DTypeError, match=rf"{name}.step: parameter 1 has dtype float64 but its .grad has "
                                          r"dtype float32"):
         opt.step()
@@ -564,3 +576,50 @@ def test_zero_grad_keeps_the_buffer():
     grad = p.grad._data
     optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
     assert p.grad._data is grad and not grad.any()
+
+
+@pytest.mark.parametrize("state_dict, error, match", [
+    ([], DTypeError, "state_dict must be a dict"),
+    ({}, ParamGroupKeyError, "no 'param_groups' entry"),
+    ({"param_groups": [{"params": [0], "lr": 0.1}]}, ParamGroupKeyError, "no 'state' entry"),
+    ({"state": [], "param_groups": [{"params": [0], "lr": 0.1}]}, DTypeError, "state must be a dict"),
+    ({"state": {}, "param_groups": 5}, DTypeError, "param_groups must be a list"),
+    ({"state": {}, "param_groups": [5]}, DTypeError, r"param_groups\[0\] must be a dict"),
+    ({"state": {}, "param_groups": [{"lr": 0.1}]}, ParamGroupKeyError, r"param_groups\[0\] has no 'params'"),
+    ({"state": {}, "param_groups": [{"params": [0, 1], "lr": 0.1}]}, ShapeError, "2 parameters in the state dict"),
+    ({"state": {}, "param_groups": [{"params": [[0]], "lr": 0.1}]}, DTypeError, r"\['params'\]\[0\] must be an int"),
+    ({"state": {0: 5}, "param_groups": [{"params": [0], "lr": 0.1}]}, DTypeError, "must be a dict of buffers"),
+    ({"state": {0: {"momentum_buffer": np.array(["a", "b"])}}, "param_groups": [{"params": [0], "lr": 0.1}]},
+     DTypeError, "must be a number or an array of numbers"),
+    ({"state": {}, "param_groups": [{"params": [0], "lr": "a"}]}, DTypeError, "lr must be a number"),
+])
+def test_load_state_dict_names_what_is_wrong_and_changes_nothing(state_dict, error, match):
+    (p,) = _params([1.0, 2.0])
+    opt = optim.SGD([p], lr=0.5, momentum=0.9)
+    with pytest.raises(error, match=match):
+        opt.load_state_dict(state_dict)
+    assert opt.param_groups[0]["lr"] == 0.5 and opt.state == {}
+
+
+def test_load_state_dict_skips_state_no_parameter_claims():
+    (p,) = _params([1.0, 2.0])
+    opt = optim.SGD([p], lr=0.5, momentum=0.9)
+    opt.load_state_dict({"state": {7: {"momentum_buffer": np.zeros(2)}, "x": {}},
+                         "param_groups": [{"params": [0], "lr": 0.25}]})
+    assert opt.param_groups[0]["lr"] == 0.25 and opt.state == {}
+
+
+def test_out_of_range_hyperparameters_give_nan_silently_as_in_torch():
+    # RMSprop checks only alpha >= 0; alpha > 1 makes the square average negative: NaN, no warning
+    (p,) = _params([1.0, 2.0])
+    opt = optim.RMSprop([p], lr=0.01, alpha=2.0)
+    for _ in range(2):
+        _set_grads([p], [[0.5, -1.0]])
+        opt.step()
+    assert np.isnan(p._data).all()
+
+
+def test_a_parameter_twice_in_a_group_warns_as_in_torch():
+    (p,) = _params([1.0])
+    with pytest.warns(UserWarning, match="holds a parameter twice"):
+        optim.SGD([p, p], lr=0.1)

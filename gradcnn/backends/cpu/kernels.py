@@ -259,10 +259,11 @@ def _conv_direct_wgrad(xp, gy, dh, dw, acc, o0, o1):
 
 @njit(**_OPTS)
 def _relu_bwd(g, y, out):
-    """out = g where y > 0, else 0: ReLU's gradient from its output (a NaN output passes none)."""
+    """out = 0 where y <= 0, else g: ReLU's gradient from its output; a NaN output passes the
+    gradient on, as PyTorch's does."""
     zero = out.dtype.type(0)
     for i in range(out.size):
-        out[i] = g[i] if y[i] > zero else zero
+        out[i] = zero if y[i] <= zero else g[i]
 
 
 # -- batch normalization --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ are reused from call to call.
 """
 
 import contextlib
+import contextvars
 import os
 import threading
 import time
@@ -158,7 +159,10 @@ def _drain(work, chunks):
                 return
             work(*chunk)
 
-    futures = [_executor().submit(run) for _ in range(min(num_threads(), len(chunks)) - 1)]
+    # Each worker runs in a copy of the caller's context: NumPy's error state (``np.errstate``) is
+    # a context variable, and the caller's choice holds for every chunk.
+    futures = [_executor().submit(contextvars.copy_context().run, run)
+               for _ in range(min(num_threads(), len(chunks)) - 1)]
     try:
         run()
     finally:

@@ -14,6 +14,6 @@ def relu_forward(x):
 
 @on_device
 def relu_backward(g, y):
-    """``g`` where ``y`` (ReLU's output) is positive, else 0."""
+    """``g`` where ``y`` (ReLU's output) is positive or NaN, else 0."""
     xp = get_array_module(y)
-    return xp.where(y > 0, g.astype(y.dtype, copy=False), y.dtype.type(0))
+    return xp.where(y <= 0, y.dtype.type(0), g.astype(y.dtype, copy=False))  # NaN passes g, as in PyTorch

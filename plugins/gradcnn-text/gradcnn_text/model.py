@@ -53,7 +53,7 @@ class TextCNN(nn.Module):
         self.fc = nn.Linear(len(self.kernel_sizes) * self.num_filters, self.num_classes)
 
     def forward(self, input):
-        ids = input if isinstance(input, gradcnn.Tensor) else np.asarray(input)
+        ids = input if isinstance(input, gradcnn.Tensor) else gradcnn.from_numpy(np.asarray(input))
         if np.dtype(ids.dtype).kind not in "iu":
             raise DTypeError(f"TextCNN: input must hold integer token ids, got dtype {np.dtype(ids.dtype).name}")
         if ids.ndim != 2:
@@ -64,7 +64,7 @@ class TextCNN(nn.Module):
                              f"(kernel_size={widest} in kernel_sizes={self.kernel_sizes}); pad every "
                              f"sequence to at least {widest} tokens when encoding it "
                              f"(Vocabulary.encode(text, length={widest}) or longer)")
-        x = self.embedding(input).transpose(1, 2)  # (N, L, E) -> (N, E, L): embedding dims are channels
+        x = self.embedding(ids).transpose(1, 2)  # (N, L, E) -> (N, E, L): embedding dims are channels
         features = [F.adaptive_max_pool1d(F.relu(conv(x)), 1).flatten(1) for conv in self.convs]
         return self.fc(self.dropout(gradcnn.cat(features, dim=1)))
 

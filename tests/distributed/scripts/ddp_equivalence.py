@@ -100,7 +100,7 @@ class TwoHeads(nn.Module):
         return self.used(self.body(x))
 
 
-x4 = gradcnn.tensor(np.ones((2, 4)) * (rank + 1))
+x4 = gradcnn.tensor(np.ones((2, 4), np.float32) * (rank + 1))
 ddp = DDP(TwoHeads(), find_unused_parameters=True)
 for _ in range(2):
     ddp(x4).sum().backward()

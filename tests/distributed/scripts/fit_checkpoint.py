@@ -30,7 +30,7 @@ def logged_save(obj, path, **kwargs):
 
 gradcnn.io.save = logged_save
 rng = np.random.default_rng(0)
-data = TensorDataset(gradcnn.tensor(rng.standard_normal((40, 5))), gradcnn.tensor(rng.integers(0, 2, 40)))
+data = TensorDataset(gradcnn.tensor(rng.standard_normal((40, 5)).astype(np.float32)), gradcnn.tensor(rng.integers(0, 2, 40)))
 gradcnn.manual_seed(0)
 model = DistributedDataParallel(nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2)))
 loader = DataLoader(data, batch_size=4, sampler=DistributedSampler(data, seed=1))
