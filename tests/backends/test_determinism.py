@@ -15,8 +15,9 @@ import gradcnn.functional as F
 from gradcnn import optim
 from gradcnn.backends.cpu import num_threads, set_num_threads
 
-# (N, C, H, W, out channels, kernel): one chunk, several chunks, a long reduction per chunk.
-SHAPES = [(64, 6, 14, 14, 16, 5), (8, 3, 64, 64, 64, 7), (32, 64, 16, 16, 64, 3)]
+# (N, C, H, W, out channels, kernel): one chunk, several chunks, a long reduction per chunk, and
+# a deep layer at a small batch (few bytes of columns, many FLOPs: cut in two for the arithmetic).
+SHAPES = [(64, 6, 14, 14, 16, 5), (8, 3, 64, 64, 64, 7), (32, 64, 16, 16, 64, 3), (4, 256, 4, 4, 256, 3)]
 
 
 @pytest.fixture
@@ -81,8 +82,10 @@ def test_the_chunk_plan_does_not_depend_on_threads(restore_threads):
     plans = set()
     for threads in (1, 2, 7):
         set_num_threads(threads)
-        plans.add(tuple(chunk_plan(100, 1 << 20)))
-    assert len(plans) == 1 and len(next(iter(plans))) > 1
+        plans.add((tuple(chunk_plan(100, 1 << 20)), tuple(chunk_plan(4, 1 << 10, 10 ** 8))))
+    assert len(plans) == 1
+    by_bytes, by_flops = next(iter(plans))
+    assert len(by_bytes) > 1 and by_flops == ((0, 2), (2, 4))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])

@@ -100,7 +100,7 @@ def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
         def gemm(a, b_):
             np.matmul(wm, xs[a:b_], out=ys[a:b_])
 
-        _over_batch(gemm, n, x.dtype.itemsize * x.shape[1] * ho * wo)
+        _over_batch(gemm, n, x.dtype.itemsize * x.shape[1] * ho * wo, flops_per_sample=2 * o * cg * ho * wo)
         return add_bias(y, b)
 
     def work(a, b_):
@@ -108,7 +108,7 @@ def conv2d_forward(x, w, b, stride, pads, dilation, groups, out_hw):
         part = np.matmul(wm, cols.reshape(groups, ck, (b_ - a) * ho * wo))
         y[a:b_] = part.reshape(o, b_ - a, ho, wo).transpose(1, 0, 2, 3)
 
-    _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo)
+    _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo, flops_per_sample=2 * o * ck * ho * wo)
     return add_bias(y, b)
 
 
@@ -128,7 +128,7 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
         def gemm(a, b_):
             np.matmul(wt, gys[a:b_], out=gxs[a:b_])
 
-        _over_batch(gemm, n, gy.dtype.itemsize * c * ho * wo)
+        _over_batch(gemm, n, gy.dtype.itemsize * c * ho * wo, flops_per_sample=2 * o * cg * ho * wo)
         return gx
     if use_direct(c, o, (kh, kw), stride, groups) and n:
         # The full correlation of gy with the flipped kernel, over the padded input; then the
@@ -155,7 +155,7 @@ def conv2d_backward_data(gy, w, stride, pads, dilation, groups, in_hw):
         _k()._col2im(cols.reshape(c * kh * kw, (b_ - a) * ho * wo), kh, kw, stride[0], stride[1],
                      pads[0][0], pads[1][0], dilation[0], dilation[1], ho, wo, out[a:b_])
 
-    _over_batch(work, n, gy.dtype.itemsize * ck * groups * ho * wo)
+    _over_batch(work, n, gy.dtype.itemsize * ck * groups * ho * wo, flops_per_sample=2 * o * ck * ho * wo)
     return out
 
 
@@ -178,7 +178,7 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
             xs = x[a:b_].reshape(m, groups, cg, ho * wo).transpose(1, 2, 0, 3).reshape(groups, cg, m * ho * wo)
             pointwise_partials[a] = np.matmul(_rows(gy[a:b_], groups), xs.transpose(0, 2, 1))
 
-        _over_batch(gemm, n, x.dtype.itemsize * c * ho * wo)
+        _over_batch(gemm, n, x.dtype.itemsize * c * ho * wo, flops_per_sample=2 * o * cg * ho * wo)
         return _chunk_sum(pointwise_partials, (o, cg, 1, 1), x.dtype)
     if use_direct(c, o, ksize, stride, groups) and n:
         xp = _zero_padded(x, pads)
@@ -196,7 +196,7 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
         cols = cols.reshape(groups, ck, (b_ - a) * ho * wo).transpose(0, 2, 1)
         partials[a] = np.matmul(_rows(gy[a:b_], groups), cols)
 
-    _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo)
+    _over_batch(work, n, x.dtype.itemsize * ck * groups * ho * wo, flops_per_sample=2 * o * ck * ho * wo)
     return _chunk_sum(partials, (o, cg, kh, kw), x.dtype)
 
 

@@ -36,6 +36,11 @@ CHUNK_BYTES = 4 << 20
 SPLIT_BYTES = 2 << 20
 #: Below this many bytes of work a call runs inline: dispatching to the pool would cost more.
 INLINE_BYTES = 2 << 20
+#: A GEMM of at least this many floating-point operations is cut in two as well, however small its
+#: column matrix: the deep layers of a network at a small batch (ResNet's 512 channels on 2x2 maps)
+#: are a few hundred KB of columns but tens of MFLOP, which one core would do alone (~0.3 ms at
+#: 8 MFLOP against a dispatch of ~0.1 ms).
+SPLIT_FLOPS = 8_000_000
 #: Elements per thread below which a one-pass kernel (an activation, an optimizer update, a batch
 #: norm) runs in the calling thread alone.
 PARALLEL_ITEMS = 1 << 18
@@ -57,6 +62,7 @@ def _k():
 
 
 _override = None  # set_num_threads wins over the environment
+_CPUS = max(1, os.cpu_count() or 1)  # asked once: the call reads the system each time
 
 
 def num_threads():
@@ -65,7 +71,7 @@ def num_threads():
     if _override is not None:
         return _override
     env = os.environ.get("GRADCNN_NUM_THREADS")
-    return max(1, int(env)) if env else max(1, os.cpu_count() or 1)
+    return max(1, int(env)) if env else _CPUS
 
 
 def set_num_threads(n):
@@ -134,13 +140,13 @@ class _SingleThreadedBlas:
 _chunk_lock = threading.Lock()
 
 
-def chunk_plan(n, bytes_per_sample):
+def chunk_plan(n, bytes_per_sample, flops_per_sample=0):
     """The chunks ``[a, b)`` of ``range(n)`` a batch is cut into: sized to :data:`CHUNK_BYTES` of
-    column matrix, at least two from :data:`SPLIT_BYTES` of work on, and a function of the problem
-    alone -- never of the thread count -- so that sums over chunks come out bitwise the same on any
-    number of threads."""
+    column matrix, at least two from :data:`SPLIT_BYTES` of work or :data:`SPLIT_FLOPS` of
+    arithmetic on, and a function of the problem alone -- never of the thread count -- so that
+    sums over chunks come out bitwise the same on any number of threads."""
     per = max(1, CHUNK_BYTES // max(bytes_per_sample, 1))
-    if n * bytes_per_sample >= SPLIT_BYTES:
+    if n * bytes_per_sample >= SPLIT_BYTES or n * flops_per_sample >= SPLIT_FLOPS:
         per = min(per, -(-n // 2))
     return [(a, min(n, a + per)) for a in range(0, n, per)]
 
@@ -172,7 +178,7 @@ def _drain(work, chunks):
             raise error
 
 
-def _over_batch(work, n, bytes_per_sample, gemm=True):
+def _over_batch(work, n, bytes_per_sample, gemm=True, flops_per_sample=0):
     """Run ``work(a, b)`` over the chunks of :func:`chunk_plan`, with BLAS held to one thread:
     on the calling thread and the pool when the work is large enough to pay for the dispatch, in
     order on the calling thread when it is not. BLAS runs single-threaded even for one chunk: its
@@ -181,11 +187,12 @@ def _over_batch(work, n, bytes_per_sample, gemm=True):
     the number of threads, so results are bitwise reproducible across thread counts."""
     if n == 0:
         return
-    chunks = chunk_plan(n, bytes_per_sample)
+    chunks = chunk_plan(n, bytes_per_sample, flops_per_sample)
     # One batch at a time owns the pool and the BLAS thread setting (``gemm=False``: work that
     # calls no BLAS leaves the setting alone).
     with _chunk_lock, _SingleThreadedBlas() if gemm else contextlib.nullcontext():
-        if len(chunks) == 1 or num_threads() == 1 or n * bytes_per_sample < INLINE_BYTES or (
+        small = n * bytes_per_sample < INLINE_BYTES and n * flops_per_sample < SPLIT_FLOPS
+        if len(chunks) == 1 or num_threads() == 1 or small or (
                 threading.current_thread().name.startswith("gradcnn")):
             for a, b in chunks:
                 work(a, b)
