@@ -302,12 +302,13 @@ def main(argv=None):
             if args.before and i < (args.runs if args.before_runs is None else args.before_runs):
                 before_runs.append(one_run(os.path.abspath(args.before), workdir, f"before{i + 1}"))
             after_runs.append(one_run(os.path.abspath(args.after), workdir, f"after{i + 1}"))
-        finished = datetime.datetime.now(datetime.timezone.utc)
-        load_after = os.getloadavg()
-        with open(os.path.join(workdir, "runs.json"), "w") as f:
-            json.dump({"after": after_runs, "before": before_runs, "load_before": load_before,
-                       "load_after": load_after, "started": started.isoformat(), "finished": finished.isoformat()},
-                      f, indent=2)
+            # written after every run: an interrupted report can still be rendered (--from-json)
+            finished = datetime.datetime.now(datetime.timezone.utc)
+            load_after = os.getloadavg()
+            with open(os.path.join(workdir, "runs.json"), "w") as f:
+                json.dump({"after": after_runs, "before": before_runs, "load_before": load_before,
+                           "load_after": load_after, "started": started.isoformat(),
+                           "finished": finished.isoformat()}, f, indent=2)
     fashion = after_runs[0].get("fashion", {}) if after_runs else {}
     notes = {
         "load_before": load_before,
