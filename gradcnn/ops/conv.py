@@ -56,7 +56,11 @@ class Conv(Function):
         ctx.save_for_backward(x if nw else None, w if nx else None)
         g = geom
         with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN spread, as in PyTorch
-            return backend_of(x).conv2d_forward(x, w, b, g.stride, g.pads, g.dilation, g.groups, g.out_hw)
+            y = backend_of(x).conv2d_forward(x, w, b, g.stride, g.pads, g.dilation, g.groups, g.out_hw)
+            if (type(y) is np.ndarray and g.groups == 1 and any(p for pair in g.pads for p in pair)
+                    and _padding_met_nonfinite(w, y)):
+                y = _skipping_padding(x, w, b, g)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
@@ -66,6 +70,44 @@ class Conv(Function):
         gw = ConvWeight.apply(x, gy, geom=ctx.geom) if nw else None
         gb = _sum(gy, (0, 2, 3)) if nb else None
         return gx, gw, gb
+
+
+def _padding_met_nonfinite(w, y):
+    """Whether a NaN or an infinite weight met the zero padding (0 x inf is NaN there, where
+    PyTorch's CPU kernels skip the padded taps of an ungrouped convolution; its grouped ones
+    multiply the padding, as gradcnn's GEMM does). Checked on the smaller of the weight and the output
+    (a non-finite weight makes the output non-finite), on the CPU only: on a GPU the check would
+    wait for the device."""
+    if np.isfinite(w if w.size <= y.size else y).all():
+        return False
+    return not np.isfinite(w).all()
+
+
+def _skipping_padding(x, w, b, g):
+    """The convolution summed tap by tap over the input positions each tap really reads: a padded
+    position contributes nothing, whatever the weight (PyTorch's result with NaN or infinite
+    weights). Slow; only for weights that are not finite."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    og = o // g.groups
+    ho, wo = g.out_hw
+    (pt, _), (pl, _) = g.pads
+    y = np.zeros((n, o, ho, wo), dtype=np.result_type(x.dtype, w.dtype))
+    for i in range(kh):
+        rows = np.arange(ho) * g.stride[0] - pt + i * g.dilation[0]
+        out_r = np.flatnonzero((rows >= 0) & (rows < h))
+        for j in range(kw):
+            cols = np.arange(wo) * g.stride[1] - pl + j * g.dilation[1]
+            out_c = np.flatnonzero((cols >= 0) & (cols < wd))
+            if not out_r.size or not out_c.size:
+                continue
+            xs = x[:, :, rows[out_r]][:, :, :, cols[out_c]]
+            for k in range(g.groups):
+                part = np.einsum("nchw,oc->nohw", xs[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og, :, i, j])
+                y[:, k * og:(k + 1) * og, out_r[:, None], out_c[None, :]] += part
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y.astype(x.dtype, copy=False)
 
 
 class ConvData(Function):

@@ -12,10 +12,6 @@ the fix). The words before the colon say what kind of failure it is:
 """
 
 KNOWN = {
-    "F.conv1d-weight=float32[6x4x3]-inf": "value: a NaN or infinite weight makes the border outputs NaN (0 x inf from the zero padding); torch skips the padded taps and gives finite values there",
-    "F.conv1d-weight=float32[6x4x3]-nan": "value: a NaN or infinite weight makes the border outputs NaN (0 x inf from the zero padding); torch skips the padded taps and gives finite values there",
-    "F.conv2d-weight=float32[6x4x3x3]-inf": "value: a NaN or infinite weight makes the border outputs NaN (0 x inf from the zero padding); torch skips the padded taps and gives finite values there",
-    "F.conv2d-weight=float32[6x4x3x3]-nan": "value: a NaN or infinite weight makes the border outputs NaN (0 x inf from the zero padding); torch skips the padded taps and gives finite values there",
     "flip-dims=1": "accepts: returned a tensor of shape (2, 3, 4) and dtype float32; torch raises TypeError: flip(): argument 'dims' (position 2) must be tuple of ints, not int",
     "nn.Conv2d-kernel_size=(True,1)": "refuses: raised DTypeError: Conv2d: kernel_size must be an int or a tuple of 2 ints, got (True, 1); torch returns a tensor of shape (2, 6, 8, 8) and dtype torc",
     "reshape-shape=24": "accepts: returned a tensor of shape (24,) and dtype float32; torch raises TypeError: reshape(): argument 'shape' (position 2) must be tuple of ints, not int",

@@ -232,3 +232,25 @@ def test_infinite_weights_spread_without_warnings():
         warnings.simplefilter("error")
         y = F.conv2d(gradcnn.tensor(x), gradcnn.tensor(w)).numpy()
     assert np.isnan(y[0, 0, 0, 0]) and np.isinf(y[0, 0].ravel()[1:]).all() and np.isfinite(y[0, 1]).all()
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups", [
+    (1, 1, 1, 1), (2, 2, 1, 1), (1, 3, 2, 1), (2, 1, 1, 2), ((1, 2), (2, 0), (2, 1), 4)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_nonfinite_weight_skips_the_padding_as_pytorch(stride, padding, dilation, groups, bad):
+    # PyTorch's CPU kernels skip padded taps of an ungrouped convolution: a NaN or infinite weight
+    # spreads only where it meets the input, not the zero padding (0 x inf would be NaN there);
+    # grouped convolutions multiply the padding there, and here.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 4, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((8, 4 // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    w[1, 0, 0, 2] = bad
+    w[5, -1, 2, 0] = bad
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    ours = F.conv2d(gradcnn.tensor(x), gradcnn.tensor(w), gradcnn.tensor(b), **kw).numpy()
+    theirs = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), **kw).numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
