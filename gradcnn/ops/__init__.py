@@ -94,7 +94,12 @@ def _swap(fn):
     return reflected
 
 
+_OPERAND_TYPES = frozenset({Tensor, int, float, bool, np.ndarray, np.float32, np.float64})
+
+
 def _operand_ok(other):
+    if type(other) in _OPERAND_TYPES:  # the common cases, without the slower checks below
+        return True
     return (isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic))
             or hasattr(other, "__cuda_array_interface__"))
 
