@@ -13,7 +13,7 @@ import numpy as np
 
 from gradcnn.errors import DTypeError, ShapeError
 
-__all__ = ["flag", "integer", "number"]
+__all__ = ["flag", "integer", "number", "probability"]
 
 
 def _type_name(value):
@@ -59,3 +59,8 @@ def number(op, name, value, low=-math.inf, high=None, *, high_open=False, finite
         bound = "" if high is None else f" and {'<' if high_open else '<='} {high}"
         raise ShapeError(f"{op}: {name} must be >= {low}{bound}, got {name}={value}")
     return value
+
+
+def probability(op, value, name="p"):
+    """``value`` as a probability in [0, 1]; a bool is its 0 or 1, as PyTorch's dropouts take it."""
+    return number(op, name, float(value) if isinstance(value, (bool, np.bool_)) else value, 0, 1)

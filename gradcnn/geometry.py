@@ -42,6 +42,7 @@ __all__ = [
     "PADDING_MODES",
     "positive_int",
     "int_tuple",
+    "pad_sizes",
     "conv_groups",
     "effective_kernel_size",
     "same_padding",
@@ -102,6 +103,18 @@ def int_tuple(op, name, value, n, minimum=0):
         what = {0: "non-negative", 1: "positive"}.get(minimum, f"at least {minimum}")
         raise ShapeError(f"{op}: {name} must be {what}, got {value}")
     return value
+
+
+def pad_sizes(op, name, pad):
+    """``pad`` (a tuple or list of ints, F.pad's (left, right, ...) pairs) as a tuple of ints; a
+    DTypeError names ``op`` and ``name`` for anything else. F.pad and the padding layers check with it."""
+    if not isinstance(pad, (tuple, list)):
+        raise DTypeError(f"{op}: {name} must be a tuple of ints, got {pad!r} ({type(pad).__name__})")
+    for p in pad:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
+            raise DTypeError(f"{op}: {name} must be a tuple of ints, got {tuple(pad)} (an element of type "
+                             f"{type(p).__name__})")
+    return tuple(int(p) for p in pad)
 
 
 def conv_groups(op, groups, in_channels, out_channels):

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import geometry
-from ..arguments import flag, integer, number
+from ..arguments import flag, integer, number, probability
 from ..autograd.tape import no_grad
 from ..creation import empty, ones, zeros
 from ..errors import DTypeError, ShapeError
@@ -87,11 +87,6 @@ def _check_eps(owner, eps):
     return number(owner, "eps", eps, 0, finite=False)
 
 
-def _probability(owner, p):
-    """``p`` in [0, 1], as the dropout functions check it (a bool is its 0 or 1, as in PyTorch)."""
-    return number(owner, "p", float(p) if isinstance(p, (bool, np.bool_)) else p, 0, 1)
-
-
 def _tensor_input(owner, input):
     if not isinstance(input, Tensor):
         raise DTypeError(f"{owner}: input must be a Tensor, got {type(input).__name__}")
@@ -149,16 +144,13 @@ class ConstantPad2d(Module):
 
     def __init__(self, padding, value):
         super().__init__()
-        pads = (padding,) * 4 if isinstance(padding, numbers.Integral) and not isinstance(padding, bool) else padding
-        if not isinstance(pads, (tuple, list)) or not all(
-                isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in pads):
-            raise DTypeError(f"{type(self).__name__}: padding must be an int or a tuple of ints "
-                             f"(left, right, top, bottom), got {padding!r}")
+        single = isinstance(padding, numbers.Integral) and not isinstance(padding, bool)
+        pads = (int(padding),) * 4 if single else geometry.pad_sizes(type(self).__name__, "padding", padding)
         if len(pads) % 2:
             raise ShapeError(f"{type(self).__name__}: padding must hold (left, right) pairs, got {tuple(pads)} "
                              f"({len(pads)} values)")
         # a tuple of another length than 4 pads as F.pad does (its pairs from the last dim)
-        self.padding = tuple(int(p) for p in pads)
+        self.padding = pads
         self.value = float(number(type(self).__name__, "value", value, finite=False))
 
     def forward(self, input):
@@ -709,7 +701,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        self.p, self.inplace = _probability(type(self).__name__, p), inplace
+        self.p, self.inplace = probability(type(self).__name__, p), inplace
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training, self.inplace)

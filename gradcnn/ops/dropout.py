@@ -17,17 +17,12 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from ..arguments import flag, number
+from ..arguments import flag, probability
 from ..backends import get_array_module
 from ..errors import ShapeError
 from .shape import as_tensor_arg
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "probability", "random_uniform"]
-
-
-def probability(op, p):
-    """``p`` as a probability in [0, 1]; a bool is its 0 or 1, as PyTorch's dropouts take it."""
-    return number(op, "p", float(p) if isinstance(p, (bool, np.bool_)) else p, 0, 1)
+__all__ = ["dropout", "dropout1d", "dropout2d", "random_uniform"]
 
 
 def _check(op, p, training):

@@ -685,18 +685,6 @@ class Pad(Function):
         return getitem(g, ctx.slices, _checked=True)
 
 
-def pad_sizes(op, name, pad):
-    """``pad`` (a tuple or list of ints, F.pad's (left, right, ...) pairs) as a tuple of ints; a
-    DTypeError names ``op`` and ``name`` for anything else. Layers that pad check with it too."""
-    if not isinstance(pad, (tuple, list)):
-        raise DTypeError(f"{op}: {name} must be a tuple of ints, got {pad!r} ({type(pad).__name__})")
-    for p in pad:
-        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
-            raise DTypeError(f"{op}: {name} must be a tuple of ints, got {tuple(pad)} (an element of type "
-                             f"{type(p).__name__})")
-    return tuple(int(p) for p in pad)
-
-
 def pad(input, pad, mode="constant", value=0.0):
     """Pad with a constant, ``torch.nn.functional.pad`` style: ``pad`` lists (left, right) pairs
     starting from the last dim, e.g. ``(1, 1, 2, 2)`` pads the last dim by 1 and the one before by 2."""
@@ -705,7 +693,7 @@ def pad(input, pad, mode="constant", value=0.0):
         raise DTypeError(f"pad: mode must be a str, got {mode!r} ({type(mode).__name__})")
     if mode != "constant":
         raise ShapeError(f"pad: mode {mode!r} is not supported; gradcnn pads with mode='constant'")
-    pad = pad_sizes("pad", "pad", pad)
+    pad = geometry.pad_sizes("pad", "pad", pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ShapeError(
             f"pad: pad {pad} must hold (left, right) pairs for at most {input.ndim} dims "

@@ -25,7 +25,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..arguments import flag, integer, number
+from ..arguments import flag as check_flag
+from ..arguments import integer
+from ..arguments import number as check_range
 from ..autograd.tape import enable_grad, no_grad
 from ..backends import get_array_module, to_device
 from ..errors import DTypeError, GradcnnError, ShapeError
@@ -48,16 +50,6 @@ def _to_numpy(value):
     if hasattr(value, "get") and hasattr(value, "__cuda_array_interface__"):
         return value.get()
     return value
-
-
-def check_range(op, name, value, low, high=None, *, high_open=False):
-    """``value`` as a Python number, finite and in range (see :func:`gradcnn.arguments.number`)."""
-    return number(op, name, value, low, high, high_open=high_open)
-
-
-def check_flag(op, name, value, allow_none=False):
-    """Raise DTypeError unless ``value`` is a bool (or None, with ``allow_none``)."""
-    return flag(op, name, value, allow_none)
 
 
 def check_switch(op, name, value, allow_none=False):
