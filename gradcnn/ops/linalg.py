@@ -10,6 +10,7 @@ import numpy as np
 from ..arguments import integer
 from ..autograd.function import Function
 from ..autograd.tape import is_grad_enabled
+from ..backends import backend_of
 from ..backends import is_array as _is_array
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor, check_devices
@@ -23,11 +24,22 @@ def _mT(t):
     return transpose(t, -1, -2)
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _mm(a, b):
+    """``a @ b`` on arrays; 2-D float32/float64 products go through the backend's ``matmul2d``
+    (on the CPU: cut between gradcnn's worker threads rather than BLAS's own)."""
+    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS:
+        return backend_of(a).matmul2d(a, b)
+    return a @ b
+
+
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a @ b
+        return _mm(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -106,7 +118,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        y = x @ w.T
+        y = _mm(x, w.T) if x.ndim == 2 else x @ w.T
         if b is not None:
             ctx.bias_shape = b.shape
             y += b  # b broadcasts to y: checked by linear()
@@ -121,10 +133,10 @@ class Linear(Function):
             # dispatch -- this is the hottest backward of small networks.
             gd = g._data
             g2 = gd.reshape(-1, gd.shape[-1]) if gd.ndim != 2 else gd
-            gx = Tensor._make(gd @ w._data) if nx else None
+            gx = Tensor._make(_mm(gd, w._data) if gd.ndim == 2 else gd @ w._data) if nx else None
             if nw:
                 xd = x._data
-                gw = Tensor._make(g2.T @ (xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd))
+                gw = Tensor._make(_mm(g2.T, xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd))
             else:
                 gw = None
             gb = None

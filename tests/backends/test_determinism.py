@@ -103,3 +103,60 @@ def test_training_is_reproducible_in_float64_too():
     w.grad = None
     F.conv2d(a, w).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), first)
+
+
+# Fully connected layers large enough that their products are cut into parts (a VGG-like
+# classifier at a small batch: columns; a large batch through a narrow layer: rows).
+LINEAR_SHAPES = [(4, 4096, 1024), (1024, 256, 64)]
+
+
+def _linear_digest(dtype=np.float32):
+    gradcnn.manual_seed(2)
+    h = hashlib.sha256()
+    for n, i, o in LINEAR_SHAPES:
+        x = gradcnn.randn(n, i, dtype=dtype, requires_grad=True)
+        layer = gradcnn.nn.Linear(i, o, dtype=dtype)
+        y = layer(x)
+        (y * y).sum().backward()
+        for a in (y.detach(), x.grad, layer.weight.grad, layer.bias.grad):
+            h.update(a.numpy().tobytes())
+    return h.hexdigest()
+
+
+def test_fully_connected_products_are_bitwise_identical_across_thread_counts(restore_threads):
+    seen = {}
+    for threads in (1, 2, 3, 2):
+        set_num_threads(threads)
+        seen.setdefault(_linear_digest(), []).append(threads)
+    assert len(seen) == 1, f"results depend on the thread count: {seen}"
+
+
+@pytest.mark.parametrize("shape", LINEAR_SHAPES + [(3, 5, 7)], ids=str)
+@pytest.mark.parametrize("transposed", [False, True], ids=["b", "b.T"])
+def test_the_cut_product_equals_numpys(shape, transposed, restore_threads):
+    from gradcnn.backends.cpu.gemm import matmul2d, plan
+
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k))
+    b = np.ascontiguousarray(rng.standard_normal((n, k))).T if transposed else rng.standard_normal((k, n))
+    for threads in (1, 2):
+        set_num_threads(threads)
+        np.testing.assert_allclose(matmul2d(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    parts = plan(m, k, n)[1]
+    assert parts[0][0] == 0 and all(hi == lo for (_, hi), (lo, _) in zip(parts, parts[1:]))
+    assert parts[-1][1] == (m if plan(m, k, n)[0] else n)
+    if 2 * m * k * n >= 1 << 25:
+        assert len(parts) > 1, "a large product must be cut so that two threads share it"
+
+
+def test_the_product_plan_does_not_depend_on_threads(restore_threads):
+    from gradcnn.backends.cpu.gemm import plan
+
+    plans = set()
+    for threads in (1, 2, 7):
+        set_num_threads(threads)
+        plans.add(tuple((by, tuple(parts)) for by, parts in (plan(*s) for s in LINEAR_SHAPES)))
+    assert len(plans) == 1
+    (cols, by_cols), (rows, by_rows) = next(iter(plans))
+    assert not cols and rows and len(by_cols) > 1 and len(by_rows) > 1

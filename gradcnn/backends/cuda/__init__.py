@@ -3,7 +3,7 @@
 The functions have the names, arguments and results of :mod:`gradcnn.backends.cpu` and take arrays
 that the ops in ``gradcnn.ops.conv`` / ``gradcnn.ops.pool`` have already validated. :mod:`.conv`
 holds the convolutions and the choice between im2col + GEMM and the direct kernels
-(``gradcnn.backends.cuda.conv.CONV_ALGORITHM``), :mod:`.pool` the pooling, :mod:`.activation`,
+(``gradcnn.backends.cuda.conv.CONV_ALGORITHM``), :mod:`.pool` the pooling, :mod:`.gemm` the fully connected layers' products, :mod:`.activation`,
 :mod:`.norm` and :mod:`.optim` ReLU, batch norm and the optimizer updates (CuPy array
 expressions), and :mod:`.launch` the
 kernel sources (``conv.cu``, ``pool.cu``, package data), their compiled modules and the launcher.
@@ -20,6 +20,7 @@ from .conv import (
     conv_taps,
     use_conv_algorithm,
 )
+from .gemm import matmul2d
 from .launch import COMPILE_OPTIONS, KERNELS, SOURCES, source, warmup
 from .norm import batch_norm_backward, batch_norm_forward
 from .optim import adam_step, sgd_step
@@ -40,6 +41,7 @@ __all__ = [
     "max_pool2d_gather",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
+    "matmul2d",
     "relu_forward",
     "relu_backward",
     "batch_norm_forward",
