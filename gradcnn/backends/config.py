@@ -67,8 +67,9 @@ def configure_numba():
     return _configured
 
 
-def jit_options(parallel=False):
-    """Keyword arguments for ``numba.njit``: the same flags for every kernel.
+def jit_options(parallel=False, contract=False):
+    """Keyword arguments for ``numba.njit``: the same flags for every kernel (``contract``: multiply
+    and add fused into one rounding, for kernels whose results need not equal a NumPy expression's).
 
     With ``NUMBA_BOUNDSCHECK=1`` kernels compile serially (Numba's bounds checks do not raise from
     inside ``prange`` loops) and uncached (a checked build must not be reused by unchecked runs).
@@ -79,7 +80,7 @@ def jit_options(parallel=False):
         "cache": conf["cache"] and not checking,  # checked builds never enter the shared cache
         "nogil": True,
         "parallel": parallel and not checking,
-        "fastmath": False,
+        "fastmath": {"contract"} if contract else False,
         # NumPy's semantics for x / 0 (inf or nan, as the array code the kernels replace), and no
         # zero test in front of every division.
         "error_model": "numpy",

@@ -67,6 +67,36 @@ def test_direct_convolution_agrees_with_im2col(g, seed):
         np.testing.assert_allclose(direct, im2col, rtol=tol, atol=tol)
 
 
+@st.composite
+def row5_cases(draw):
+    """Convolutions five taps wide: the forward pass takes the row-of-five kernel, in blocks of four
+    output channels and a remainder."""
+    c = draw(st.integers(1, 6))
+    kh = draw(st.integers(1, 5))
+    k = (kh, 5)
+    d = (draw(st.integers(1, 2)), 1)
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    hw = tuple(draw(st.integers(max(1, di * (ki - 1) + 1 - sum(p)), 12)) for ki, di, p in zip(k, d, pads))
+    out = tuple(h + sum(p) - di * (ki - 1) for h, p, di, ki in zip(hw, pads, d, k))
+    return dict(n=draw(st.integers(1, 3)), c=c, o=draw(st.integers(1, 9)), k=k, d=d, pads=pads, hw=hw,
+                out=out, dtype=draw(st.sampled_from([np.float32, np.float64])))
+
+
+@given(g=row5_cases(), seed=st.integers(0, 2**16))
+def test_the_five_wide_direct_forward_agrees_with_im2col(g, seed):
+    rng = np.random.default_rng(seed)
+    dtype = g["dtype"]
+    x = rng.standard_normal((g["n"], g["c"]) + g["hw"]).astype(dtype)
+    w = rng.standard_normal((g["o"], g["c"]) + g["k"]).astype(dtype)
+    geo = ((1, 1), g["pads"], g["d"], 1)
+    assert cpu_conv.use_direct_forward(g["c"], g["o"], g["k"], (1, 1), 1, g["d"])
+    with pytest.MonkeyPatch.context() as mp:
+        direct, im2col = _both_algorithms(mp, lambda: cpu.conv2d_forward(x, w, None, *geo, g["out"]))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    assert direct.shape == im2col.shape and direct.dtype == im2col.dtype
+    np.testing.assert_allclose(direct, im2col, rtol=tol, atol=tol)
+
+
 def test_direct_input_gradient_leaves_output_padding_at_zero():
     """A transposed convolution's output_padding adds positions no output reads."""
     w = np.ones((2, 1, 3, 3))
