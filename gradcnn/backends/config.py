@@ -67,9 +67,10 @@ def configure_numba():
     return _configured
 
 
-def jit_options(parallel=False, contract=False):
+def jit_options(parallel=False, contract=False, reassoc=False):
     """Keyword arguments for ``numba.njit``: the same flags for every kernel (``contract``: multiply
-    and add fused into one rounding, for kernels whose results need not equal a NumPy expression's).
+    and add fused into one rounding, for kernels whose results need not equal a NumPy expression's;
+    ``reassoc``: sums may be split into vector lanes, in an order fixed at compile time).
 
     With ``NUMBA_BOUNDSCHECK=1`` kernels compile serially (Numba's bounds checks do not raise from
     inside ``prange`` loops) and uncached (a checked build must not be reused by unchecked runs).
@@ -80,7 +81,7 @@ def jit_options(parallel=False, contract=False):
         "cache": conf["cache"] and not checking,  # checked builds never enter the shared cache
         "nogil": True,
         "parallel": parallel and not checking,
-        "fastmath": {"contract"} if contract else False,
+        "fastmath": ({"contract"} if contract else set()) | ({"reassoc"} if reassoc else set()) or False,
         # NumPy's semantics for x / 0 (inf or nan, as the array code the kernels replace), and no
         # zero test in front of every division.
         "error_model": "numpy",

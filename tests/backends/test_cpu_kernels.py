@@ -83,18 +83,33 @@ def row5_cases(draw):
 
 
 @given(g=row5_cases(), seed=st.integers(0, 2**16))
-def test_the_five_wide_direct_forward_agrees_with_im2col(g, seed):
+def test_the_five_wide_direct_kernels_agree_with_im2col(g, seed):
     rng = np.random.default_rng(seed)
     dtype = g["dtype"]
     x = rng.standard_normal((g["n"], g["c"]) + g["hw"]).astype(dtype)
     w = rng.standard_normal((g["o"], g["c"]) + g["k"]).astype(dtype)
+    gy = rng.standard_normal((g["n"], g["o"]) + g["out"]).astype(dtype)
     geo = ((1, 1), g["pads"], g["d"], 1)
     assert cpu_conv.use_direct_forward(g["c"], g["o"], g["k"], (1, 1), 1, g["d"])
     with pytest.MonkeyPatch.context() as mp:
-        direct, im2col = _both_algorithms(mp, lambda: cpu.conv2d_forward(x, w, None, *geo, g["out"]))
+        results = _both_algorithms(mp, lambda: (cpu.conv2d_forward(x, w, None, *geo, g["out"]),
+                                                cpu.conv2d_backward_weight(x, gy, g["k"], *geo)))
     tol = 1e-4 if dtype == np.float32 else 1e-10
-    assert direct.shape == im2col.shape and direct.dtype == im2col.dtype
-    np.testing.assert_allclose(direct, im2col, rtol=tol, atol=tol)
+    for direct, im2col in zip(*results):
+        assert direct.shape == im2col.shape and direct.dtype == im2col.dtype
+        np.testing.assert_allclose(direct, im2col, rtol=tol, atol=tol)
+
+
+def test_the_five_wide_weight_gradient_is_the_same_on_any_thread_count(small_parallel_items, restore_threads):
+    """Its output channels go in blocks of four whatever the split between threads."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 2, 9, 9)).astype(np.float32)
+    gy = rng.standard_normal((3, 11, 5, 5)).astype(np.float32)
+    seen = set()
+    for n in (1, 2, 3):
+        threads.set_num_threads(n)
+        seen.add(cpu.conv2d_backward_weight(x, gy, (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1).tobytes())
+    assert len(seen) == 1
 
 
 def test_direct_input_gradient_leaves_output_padding_at_zero():

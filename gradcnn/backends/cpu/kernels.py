@@ -264,7 +264,17 @@ def _conv_direct_fwd_row5(xp, w, dh, y, n0, n1):
                             a2[p] = a2[p] + u0 * x0 + u1 * x1 + u2 * x2 + u3 * x3 + u4 * x4
                             a3[p] = a3[p] + t0 * x0 + t1 * x1 + t2 * x2 + t3 * x3 + t4 * x4
                     else:
-                        for q in range(block):
+                        q0 = 0
+                        if block >= 2:  # two channels of the remainder together
+                            q0 = 2
+                            w0, w1, w2, w3, w4 = w[o, c, i, 0], w[o, c, i, 1], w[o, c, i, 2], w[o, c, i, 3], w[o, c, i, 4]
+                            v0, v1, v2, v3, v4 = (w[o + 1, c, i, 0], w[o + 1, c, i, 1], w[o + 1, c, i, 2],
+                                                  w[o + 1, c, i, 3], w[o + 1, c, i, 4])
+                            for p in range(length):
+                                x0, x1, x2, x3, x4 = xs[p], xs[p + 1], xs[p + 2], xs[p + 3], xs[p + 4]
+                                a0[p] = a0[p] + w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4
+                                a1[p] = a1[p] + v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
+                        for q in range(q0, block):
                             w0, w1, w2, w3, w4 = (w[o + q, c, i, 0], w[o + q, c, i, 1], w[o + q, c, i, 2],
                                                   w[o + q, c, i, 3], w[o + q, c, i, 4])
                             a = acc[q]
@@ -276,6 +286,106 @@ def _conv_direct_fwd_row5(xp, w, dh, y, n0, n1):
                 for oh in range(ho):
                     for ow in range(wo):
                         yo[oh, ow] = a[oh * wp + ow]
+
+
+# The weight gradient of kernels five wide: per sample, one dot product per tap between the output
+# gradient (laid out wide) and the shifted input row, a row of five taps and four output channels per
+# pass (twenty sums held in registers); dot products are summed in vector lanes (``reassoc``), in an
+# order fixed by the code, and the samples are added in order. Output channels go in blocks of four
+# from the first, whatever the thread count (the caller splits by blocks), so results are the same
+# bits on any number of threads.
+_ROW5_SUMS = jit_options(contract=True, reassoc=True)
+
+
+@njit(**_ROW5_SUMS)
+def _conv_direct_wgrad_row5(xp, gy, dh, gw, b0, b1):
+    """gw[o, c, i, j] += sum over samples and positions of gy[n, o] * xp[n, c] shifted by tap (i, j),
+    for the output channels of blocks [b0, b1) (four channels a block); kernels five wide at
+    column dilation 1. ``gw`` starts at zero."""
+    n_, c_, hp, wp = xp.shape
+    o_, ho, wo = gy.shape[1], gy.shape[2], gy.shape[3]
+    kh = gw.shape[2]
+    length = (ho - 1) * wp + wo
+    wide = np.zeros((4, length), dtype=gw.dtype)  # gy rows at the input's row stride, zeros between
+    z = gw.dtype.type(0)
+    for blk in range(b0, b1):
+        o = 4 * blk
+        block = min(4, o_ - o)
+        for n in range(n_):
+            for q in range(block):
+                g = gy[n, o + q]
+                for oh in range(ho):
+                    for ow in range(wo):
+                        wide[q, oh * wp + ow] = g[oh, ow]
+            ga, gb, gc, gd = wide[0], wide[1], wide[2], wide[3]
+            for c in range(c_):
+                plane = xp[n, c].ravel()
+                for i in range(kh):
+                    xs = plane[i * dh * wp:i * dh * wp + length + 4]
+                    if block == 4:
+                        s00 = s01 = s02 = s03 = s04 = z
+                        s10 = s11 = s12 = s13 = s14 = z
+                        s20 = s21 = s22 = s23 = s24 = z
+                        s30 = s31 = s32 = s33 = s34 = z
+                        for p in range(length):
+                            x0, x1, x2, x3, x4 = xs[p], xs[p + 1], xs[p + 2], xs[p + 3], xs[p + 4]
+                            g0, g1, g2, g3 = ga[p], gb[p], gc[p], gd[p]
+                            s00 += g0 * x0
+                            s01 += g0 * x1
+                            s02 += g0 * x2
+                            s03 += g0 * x3
+                            s04 += g0 * x4
+                            s10 += g1 * x0
+                            s11 += g1 * x1
+                            s12 += g1 * x2
+                            s13 += g1 * x3
+                            s14 += g1 * x4
+                            s20 += g2 * x0
+                            s21 += g2 * x1
+                            s22 += g2 * x2
+                            s23 += g2 * x3
+                            s24 += g2 * x4
+                            s30 += g3 * x0
+                            s31 += g3 * x1
+                            s32 += g3 * x2
+                            s33 += g3 * x3
+                            s34 += g3 * x4
+                        gw[o + 0, c, i, 0] += s00
+                        gw[o + 0, c, i, 1] += s01
+                        gw[o + 0, c, i, 2] += s02
+                        gw[o + 0, c, i, 3] += s03
+                        gw[o + 0, c, i, 4] += s04
+                        gw[o + 1, c, i, 0] += s10
+                        gw[o + 1, c, i, 1] += s11
+                        gw[o + 1, c, i, 2] += s12
+                        gw[o + 1, c, i, 3] += s13
+                        gw[o + 1, c, i, 4] += s14
+                        gw[o + 2, c, i, 0] += s20
+                        gw[o + 2, c, i, 1] += s21
+                        gw[o + 2, c, i, 2] += s22
+                        gw[o + 2, c, i, 3] += s23
+                        gw[o + 2, c, i, 4] += s24
+                        gw[o + 3, c, i, 0] += s30
+                        gw[o + 3, c, i, 1] += s31
+                        gw[o + 3, c, i, 2] += s32
+                        gw[o + 3, c, i, 3] += s33
+                        gw[o + 3, c, i, 4] += s34
+                    else:
+                        for q in range(block):
+                            gq = wide[q]
+                            t0 = t1 = t2 = t3 = t4 = z
+                            for p in range(length):
+                                gp = gq[p]
+                                t0 += gp * xs[p]
+                                t1 += gp * xs[p + 1]
+                                t2 += gp * xs[p + 2]
+                                t3 += gp * xs[p + 3]
+                                t4 += gp * xs[p + 4]
+                            gw[o + q, c, i, 0] += t0
+                            gw[o + q, c, i, 1] += t1
+                            gw[o + q, c, i, 2] += t2
+                            gw[o + q, c, i, 3] += t3
+                            gw[o + q, c, i, 4] += t4
 
 
 @njit(**_OPTS)
@@ -528,6 +638,8 @@ def warmup_calls(dtype):
     _conv_direct_fwd_row5(np.ones((1, 1, 5, 5), dtype=dtype), np.ones((1, 1, 5, 5), dtype=dtype), 1,
                           np.empty((1, 1, 1, 1), dtype=dtype), 0, 1)
     _conv_direct_wgrad(x, np.ones((1, 1, 2, 2), dtype=dtype), 1, 1, np.zeros((1, 1, 2, 2, 5), dtype=dtype), 0, 1)
+    _conv_direct_wgrad_row5(np.ones((1, 1, 5, 5), dtype=dtype), np.ones((1, 1, 1, 1), dtype=dtype), 1,
+                            np.zeros((1, 1, 5, 5), dtype=dtype), 0, 1)
     flat = x.reshape(-1)
     _relu_bwd(flat, flat, np.empty_like(flat))
     x3 = x.reshape(1, 1, 9)
