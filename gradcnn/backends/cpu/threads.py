@@ -56,7 +56,9 @@ def _k():
     global _kernels
     if _kernels is None:
         from . import kernels
+        from .memory import tune_allocator
 
+        tune_allocator()
         _kernels = kernels
     return _kernels
 
