@@ -189,3 +189,33 @@ def test_new_kernels_give_the_same_bits_on_any_number_of_threads(restore_threads
         threads.set_num_threads(n)
         digests.add(tuple(_digest(run)))
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize("shape", [(4, 256, 4, 4, 256, 3, 1), (8, 512, 2, 2, 128, 3, 1), (4, 256, 4, 4, 512, 1, 0)],
+                         ids=["3x3", "3x3-deep", "1x1"])
+def test_the_weight_gradient_cut_by_output_channels_is_right(shape, restore_threads):
+    """Deep layers at a small batch: the whole batch's columns fit in cache and the product is cut
+    between threads by output channels or taps, with no partial sums over samples."""
+    n, c, h, w_, o, k, pad = shape
+    from gradcnn.backends.cpu.threads import CHUNK_BYTES, chunk_plan
+
+    assert n * 4 * c * k * k * h * w_ <= CHUNK_BYTES and len(chunk_plan(n, 4 * c * k * k * h * w_, 2 * o * c * k * k * h * w_)) > 1
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n, c, h, w_))
+    gy = rng.standard_normal((n, o, h, w_))
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    ref = np.zeros((o, c, k, k))
+    for i in range(k):
+        for j in range(k):
+            ref[:, :, i, j] = np.einsum("nohw,nchw->oc", gy, xp[:, :, i:i + h, j:j + w_])
+    seen = set()
+    for threads_ in (1, 2, 3):
+        threads.set_num_threads(threads_)
+        for dtype, tol in ((np.float64, 1e-10), (np.float32, 1e-3)):
+            got = cpu.conv2d_backward_weight(x.astype(dtype), gy.astype(dtype), (k, k), (1, 1), ((pad, pad), (pad, pad)),
+                                             (1, 1), 1)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
+            if dtype == np.float32:
+                seen.add(got.tobytes())
+    assert len(seen) == 1, "the result depends on the thread count"

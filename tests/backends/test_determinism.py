@@ -107,7 +107,7 @@ def test_training_is_reproducible_in_float64_too():
 
 # Fully connected layers large enough that their products are cut into parts (a VGG-like
 # classifier at a small batch: columns; a large batch through a narrow layer: rows).
-LINEAR_SHAPES = [(4, 4096, 1024), (1024, 256, 64)]
+LINEAR_SHAPES = [(4, 8192, 1024), (2048, 256, 64)]
 
 
 def _linear_digest(dtype=np.float32):
@@ -134,7 +134,7 @@ def test_fully_connected_products_are_bitwise_identical_across_thread_counts(res
 @pytest.mark.parametrize("shape", LINEAR_SHAPES + [(3, 5, 7)], ids=str)
 @pytest.mark.parametrize("transposed", [False, True], ids=["b", "b.T"])
 def test_the_cut_product_equals_numpys(shape, transposed, restore_threads):
-    from gradcnn.backends.cpu.gemm import matmul2d, plan
+    from gradcnn.backends.cpu.gemm import PART_FLOPS, matmul2d, plan
 
     m, k, n = shape
     rng = np.random.default_rng(0)
@@ -146,7 +146,7 @@ def test_the_cut_product_equals_numpys(shape, transposed, restore_threads):
     parts = plan(m, k, n)[1]
     assert parts[0][0] == 0 and all(hi == lo for (_, hi), (lo, _) in zip(parts, parts[1:]))
     assert parts[-1][1] == (m if plan(m, k, n)[0] else n)
-    if 2 * m * k * n >= 1 << 25:
+    if 2 * m * k * n >= 2 * PART_FLOPS:
         assert len(parts) > 1, "a large product must be cut so that two threads share it"
 
 

@@ -16,7 +16,8 @@ and output position, summed over the samples in order.
 import numpy as np
 
 from ..guards import add_bias, pointwise
-from .threads import _k, _over_batch, over_range, workspace
+from .gemm import matmul2d
+from .threads import CHUNK_BYTES, _k, _over_batch, chunk_plan, over_range, workspace
 
 __all__ = ["conv2d_forward", "conv2d_backward_data", "conv2d_backward_weight", "use_direct", "use_direct_forward"]
 
@@ -189,6 +190,17 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     kh, kw = ksize
     cg = c // groups
     ck = cg * kh * kw
+    if groups == 1 and n * x.dtype.itemsize * ck * ho * wo <= CHUNK_BYTES and (
+            len(chunk_plan(n, x.dtype.itemsize * ck * ho * wo, 2 * o * ck * ho * wo)) > 1):
+        # The whole batch's columns fit in cache, and the work is worth two threads: cut the product
+        # by output channels or taps instead of by samples, so that no partial sums are added.
+        if pointwise(ksize, stride, pads, x.shape[2:], (ho, wo)):
+            cols = workspace((c, n, ho * wo), x.dtype)
+            cols[...] = x.reshape(n, c, ho * wo).transpose(1, 0, 2)
+            cols = cols.reshape(c, n * ho * wo)
+        else:
+            cols = _im2col(x, ksize, stride, pads, dilation, (ho, wo))
+        return matmul2d(_rows(gy, 1)[0], cols.T).reshape(o, cg, kh, kw)
     if pointwise(ksize, stride, pads, x.shape[2:], (ho, wo)):
         pointwise_partials = {}
 

@@ -14,11 +14,12 @@ from .threads import _chunk_lock, _drain, _SingleThreadedBlas, num_threads
 
 __all__ = ["matmul2d"]
 
-#: Products below this many floating-point operations go straight to NumPy (BLAS runs them on one
-#: thread of its own accord, and the plan would cost more than it saves).
-INLINE_FLOPS = 1 << 20
+#: Products below this many floating-point operations go straight to NumPy: OpenBLAS runs them on
+#: one thread of its own accord (m * n * k <= 65536 * 4 in its gemm interface), and the plan would
+#: cost more than it saves.
+INLINE_FLOPS = 1 << 19
 #: Floating-point operations per part of a larger product: at least two parts from twice this on.
-PART_FLOPS = 16_000_000
+PART_FLOPS = 32_000_000
 #: Most parts of one product (each part re-reads the left operand).
 MAX_PARTS = 8
 #: Part widths are multiples of this many columns (whole SIMD blocks for BLAS's kernels).
@@ -46,6 +47,8 @@ def matmul2d(a, b):
     transpose), as a new C-contiguous array."""
     m, k = a.shape
     n = b.shape[1]
+    if k == 1:  # an outer product (a Linear's weight gradient at batch 1): one term per element
+        return np.multiply(a, b)
     if 2 * m * k * n < INLINE_FLOPS:
         return a @ b
     out = np.empty((m, n), dtype=np.result_type(a, b))

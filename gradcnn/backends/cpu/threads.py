@@ -64,16 +64,20 @@ def _k():
 
 
 _override = None  # set_num_threads wins over the environment
+_from_env = None  # GRADCNN_NUM_THREADS, else the CPU count: read on first use
 _CPUS = max(1, os.cpu_count() or 1)  # asked once: the call reads the system each time
 
 
 def num_threads():
     """Worker threads used for kernels (:func:`set_num_threads`, else ``GRADCNN_NUM_THREADS``,
     else the CPU count)."""
+    global _from_env
     if _override is not None:
         return _override
-    env = os.environ.get("GRADCNN_NUM_THREADS")
-    return max(1, int(env)) if env else _CPUS
+    if _from_env is None:  # read once, as PyTorch reads OMP_NUM_THREADS: this runs for every kernel call
+        env = os.environ.get("GRADCNN_NUM_THREADS")
+        _from_env = max(1, int(env)) if env else _CPUS
+    return _from_env
 
 
 def set_num_threads(n):
