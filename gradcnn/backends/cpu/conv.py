@@ -190,7 +190,15 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     kh, kw = ksize
     cg = c // groups
     ck = cg * kh * kw
-    if groups == 1 and n * x.dtype.itemsize * ck * ho * wo <= CHUNK_BYTES and (
+    if use_direct_forward(c, o, ksize, stride, groups, dilation) and kw == 5 and dilation[1] == 1 and n:
+        xp = _zero_padded(x, pads)
+        gw = np.zeros((o, c, kh, kw), dtype=x.dtype)
+        kernel = _k()._conv_direct_wgrad_row5
+        blocks = -(-o // 4)
+        over_range(lambda a, b: kernel(xp, gy, dilation[0], gw, a, b), blocks,
+                   4 * n * c * kh * kw * ((ho - 1) * xp.shape[3] + wo))
+        return gw
+    if groups == 1 and not use_direct(c, o, ksize, stride, groups) and n * x.dtype.itemsize * ck * ho * wo <= CHUNK_BYTES and (
             len(chunk_plan(n, x.dtype.itemsize * ck * ho * wo, 2 * o * ck * ho * wo)) > 1):
         # The whole batch's columns fit in cache, and the work is worth two threads: cut the product
         # by output channels or taps instead of by samples, so that no partial sums are added.
@@ -211,14 +219,6 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
 
         _over_batch(gemm, n, x.dtype.itemsize * c * ho * wo, flops_per_sample=2 * o * cg * ho * wo)
         return _chunk_sum(pointwise_partials, (o, cg, 1, 1), x.dtype)
-    if use_direct_forward(c, o, ksize, stride, groups, dilation) and kw == 5 and dilation[1] == 1 and n:
-        xp = _zero_padded(x, pads)
-        gw = np.zeros((o, c, kh, kw), dtype=x.dtype)
-        kernel = _k()._conv_direct_wgrad_row5
-        blocks = -(-o // 4)
-        over_range(lambda a, b: kernel(xp, gy, dilation[0], gw, a, b), blocks,
-                   4 * n * c * kh * kw * ((ho - 1) * xp.shape[3] + wo))
-        return gw
     if use_direct(c, o, ksize, stride, groups) and n:
         xp = _zero_padded(x, pads)
         length = (ho - 1) * xp.shape[3] + wo
