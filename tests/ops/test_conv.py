@@ -254,3 +254,33 @@ def test_a_nonfinite_weight_skips_the_padding_as_pytorch(stride, padding, dilati
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs))
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_a_cold_warmup_compiles_part_of_the_kernels_in_a_helper_process(tmp_path):
+    """With an empty cache and two threads, the kernels of ``HELPER_GROUPS`` are compiled by a
+    helper process and only loaded here; every kernel ends up compiled for both dtypes."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, gradcnn\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "from gradcnn.backends.cpu import kernels\n"
+        "gradcnn.warmup()\n"
+        "print(json.dumps({name: [sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values()),\n"
+        "                         sorted({str(a.dtype) for s in k.signatures for a in s if hasattr(a, 'dtype')})]\n"
+        "                  for name, k in vars(kernels).items() if isinstance(k, CPUDispatcher)}))\n"
+    )
+    env = dict(os.environ, GRADCNN_CACHE_DIR=str(tmp_path), GRADCNN_NUM_THREADS="2", GRADCNN_NUMBA_CACHE="1")
+    env.pop("NUMBA_BOUNDSCHECK", None)  # checked builds are never cached, so never shared with a helper
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    stats = json.loads(out.stdout.strip().splitlines()[-1])
+    loaded = {name for name, (hits, misses, _) in stats.items() if hits and not misses}
+    compiled = {name for name, (hits, misses, _) in stats.items() if misses}
+    assert {"_conv_direct_fwd_row5", "_conv_direct_wgrad_row5", "_max_pool_fwd", "_avg_pool_fwd"} <= loaded
+    assert {"_im2col", "_sgd_step", "_bn_stats"} <= compiled
+    for name, (_, _, dtypes) in stats.items():
+        if name != "_valid_range":
+            assert {"float32", "float64"} <= set(dtypes), name

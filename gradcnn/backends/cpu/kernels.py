@@ -617,38 +617,85 @@ def _adam_step(p, g, m, v, vmax, use_wd, decoupled, weight_decay, lr_decay, w, w
         p[i] = p[i] + neg_step * (m[i] / denom)
 
 
-def warmup_calls(dtype):
-    """Tiny calls that compile every kernel for ``dtype`` (used by ``gradcnn.warmup``)."""
+def _warm_conv(dtype):
     x = np.ones((1, 1, 3, 3), dtype=dtype)
     cols = np.empty((4, 4), dtype=dtype)
     _im2col(x, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2, cols)
     _col2im(cols, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2, np.empty_like(x))
+
+
+def _warm_max_pool(dtype):
+    x = np.ones((1, 1, 3, 3), dtype=dtype)
     start = np.array([0, 1], dtype=np.int64)
     count = np.array([2, 2], dtype=np.int64)
     out = np.empty((1, 1, 2, 2), dtype=dtype)
     idx = np.empty((1, 1, 2, 2), dtype=np.int32)
     _max_pool_fwd(x, start, count, 1, start, count, 1, out, idx)
     _max_pool_scatter(out.reshape(1, 1, 4), idx.reshape(1, 1, 4), np.empty((1, 1, 9), dtype=dtype))
-    end = start + count
+
+
+def _warm_avg_pool(dtype):
+    x = np.ones((1, 1, 3, 3), dtype=dtype)
+    start = np.array([0, 1], dtype=np.int64)
+    end = start + 2
+    out = np.empty((1, 1, 2, 2), dtype=dtype)
     div = np.full((2, 2), 4.0)  # divisors are always float64
     _avg_pool_fwd(x, start, end, start, end, div, out)
     _avg_pool_bwd(out, start, end, start, end, div, np.empty_like(x))
+
+
+def _warm_direct(dtype):
+    x = np.ones((1, 1, 3, 3), dtype=dtype)
     w = np.ones((1, 1, 2, 2), dtype=dtype)
     _conv_direct_fwd(x, w, 1, 1, np.empty((1, 1, 2, 2), dtype=dtype), 0, 1)
+    _conv_direct_wgrad(x, np.ones((1, 1, 2, 2), dtype=dtype), 1, 1, np.zeros((1, 1, 2, 2, 5), dtype=dtype), 0, 1)
+
+
+def _warm_row5_forward(dtype):
     _conv_direct_fwd_row5(np.ones((1, 1, 5, 5), dtype=dtype), np.ones((1, 1, 5, 5), dtype=dtype), 1,
                           np.empty((1, 1, 1, 1), dtype=dtype), 0, 1)
-    _conv_direct_wgrad(x, np.ones((1, 1, 2, 2), dtype=dtype), 1, 1, np.zeros((1, 1, 2, 2, 5), dtype=dtype), 0, 1)
+
+
+def _warm_row5_wgrad(dtype):
     _conv_direct_wgrad_row5(np.ones((1, 1, 5, 5), dtype=dtype), np.ones((1, 1, 1, 1), dtype=dtype), 1,
                             np.zeros((1, 1, 5, 5), dtype=dtype), 0, 1)
-    flat = x.reshape(-1)
+
+
+def _warm_batch_norm(dtype):
+    flat = np.ones(9, dtype=dtype)
     _relu_bwd(flat, flat, np.empty_like(flat))
-    x3 = x.reshape(1, 1, 9)
+    x3 = flat.reshape(1, 1, 9)
     stats = np.zeros(1)
     _bn_stats(x3, 0, 1, stats, stats)
     _bn_apply(x3, 0, 1, stats, stats, stats, np.empty_like(x3))
     _bn_grad_sums(x3, x3, 0, 1, stats, stats, stats, stats)
     _bn_grad_input(x3, x3, 0, 1, stats, stats, stats, stats, stats, np.empty_like(x3))
+
+
+def _warm_optimizers(dtype):
+    flat = np.ones(9, dtype=dtype)
     s = flat.dtype.type(0)
     _sgd_step(flat.copy(), flat, flat.copy(), s, True, s, True, s, s, False, False, True)
     _adam_step(flat.copy(), flat, flat.copy(), flat.copy(), flat.copy(), True, False, s, s, s, s, s, s, s, s, s,
                False, False)
+
+
+#: Tiny calls that compile every kernel, in groups of about equal compile time: ``gradcnn.warmup``
+#: may compile some groups in a helper process while it compiles the others.
+WARMUPS = {
+    "conv": _warm_conv,
+    "max_pool": _warm_max_pool,
+    "avg_pool": _warm_avg_pool,
+    "direct": _warm_direct,
+    "row5_forward": _warm_row5_forward,
+    "row5_wgrad": _warm_row5_wgrad,
+    "batch_norm": _warm_batch_norm,
+    "optimizers": _warm_optimizers,
+}
+
+
+def warmup_calls(dtype, groups=None):
+    """Compile (or load from the cache) every kernel of ``groups`` (names of :data:`WARMUPS`; all
+    by default) for ``dtype``."""
+    for name in WARMUPS if groups is None else groups:
+        WARMUPS[name](dtype)

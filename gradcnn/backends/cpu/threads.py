@@ -258,9 +258,38 @@ def release_workspace():
     _workspaces.clear()
 
 
+#: The kernel groups (``kernels.WARMUPS``) a helper process compiles when ``warmup`` finds the
+#: cache empty: about half the compile time (measured: 8.6 of 17.5 s here).
+HELPER_GROUPS = ("max_pool", "avg_pool", "row5_forward", "row5_wgrad")
+_HELPER = ("import sys, numpy as np; from gradcnn.backends.cpu import kernels as k; "
+           "[k.warmup_calls(d, sys.argv[1:]) for d in (np.float32, np.float64)]")
+
+
 def warmup():
-    """Compile (or load from the cache) every kernel for float32 and float64; seconds taken."""
+    """Compile (or load from the cache) every kernel for float32 and float64; seconds taken.
+
+    Compiling is single-threaded, so when the on-disk cache turns out to be empty (the first kernel
+    had to be compiled) and there are two threads or more, a helper process compiles some of the
+    kernels into the cache meanwhile; this process then loads them from there (or compiles them
+    itself, should the helper have failed)."""
     start = time.perf_counter()
+    k = _k()
+    k.warmup_calls(np.float32, ["optimizers"])
+    helper = None
+    if num_threads() > 1 and k._sgd_step.stats.cache_misses and os.environ.get("NUMBA_BOUNDSCHECK", "0") in ("", "0"):
+        import subprocess
+        import sys
+
+        try:
+            helper = subprocess.Popen([sys.executable, "-c", _HELPER, *HELPER_GROUPS], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        except OSError:
+            helper = None
+    mine = [name for name in k.WARMUPS if helper is None or name not in HELPER_GROUPS]
     for dtype in (np.float32, np.float64):
-        _k().warmup_calls(dtype)
+        k.warmup_calls(dtype, mine)
+    if helper is not None:
+        helper.wait()
+        for dtype in (np.float32, np.float64):
+            k.warmup_calls(dtype, HELPER_GROUPS)
     return time.perf_counter() - start
