@@ -117,3 +117,15 @@ def test_gpu_bench_algorithm_rows_with_the_cpu_standing_in():
     table = bench.format_algorithms(rows)
     assert "depthwise_like" in table and "direct / direct" in table and "im2col / direct" in table
 
+
+
+def test_gemm_bench_reports_a_rate_per_shape(monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("bench_gemm", SCRIPT.with_name("bench_gemm.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "SHAPES", [("tiny", 4, 6, 8)])
+    assert bench.main(["--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny (4x6 @ 6x8)" in out and "GFLOP/s" in out
+    row = bench.run(repeat=1)[0]
+    assert row["numpy_gflops"] > 0
