@@ -84,12 +84,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rows = run(args.repeat)
     print(f"one thread each; float32; median of {args.repeat} samples; GFLOP/s (higher is better)")
-    print(f"{'GEMM (O x C*k*k @ C*k*k x N*Ho*Wo)':44s} {'numpy':>7s} {'torch':>7s} {'numpy/torch':>12s}")
+    print(f"{'GEMM (O x C*k*k @ C*k*k x N*Ho*Wo)':58s} {'numpy':>7s} {'torch':>7s} {'numpy/torch':>12s}")
     for r in rows:
         shape = f"{r['shape']} ({r['m']}x{r['k']} @ {r['k']}x{r['n']})"
         theirs = f"{r['torch_gflops']:7.0f}" if r["torch_gflops"] else "      -"
         ratio = f"{r['numpy_gflops'] / r['torch_gflops']:11.2f}x" if r["torch_gflops"] else ""
-        print(f"{shape:44s} {r['numpy_gflops']:7.0f} {theirs} {ratio}")
+        print(f"{shape:58s} {r['numpy_gflops']:7.0f} {theirs} {ratio}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
