@@ -9,7 +9,12 @@ Layers with few input channels and few outputs (LeNet's first) starve a GEMM: it
 output channels, and the column matrix is many times the input. :func:`use_direct` picks the direct
 kernels for them (measured with benchmarks/bench_conv.py): the forward pass and the input gradient
 as direct convolutions over a zero-padded input, the weight gradient as one multiply-add per tap
-and output position, summed over the samples in order.
+and output position, summed over the samples in order. Kernels five taps wide (LeNet's C3 too, see
+:data:`ROW5_MAX_TAPS`) take a row of taps and four output channels per pass.
+
+The weight gradient sums over the batch: chunks of samples give partial sums, added in chunk order.
+Deep layers at small batches, whose whole column matrix fits in :data:`.threads.CHUNK_BYTES`, skip
+them: one product cut between the threads by output channels or taps (:func:`.gemm.matmul2d`).
 """
 
 
@@ -51,11 +56,11 @@ DIRECT_MAX_OUT = 16
 DIRECT_WGRAD_BYTES = 8 << 20
 
 
-#: Kernels five taps wide (at column dilation 1) have a faster direct forward kernel, a row of taps
-#: and four output channels per pass, which beats im2col + GEMM further: up to this many input taps
-#: with at most DIRECT_MAX_OUT outputs. Measured (fwd, 2 threads): 256x6x14x14 -> 16, k5 (LeNet
-#: C3, 150 taps) 1.5 ms direct, 2.4 ms im2col; its gradients stay with im2col + GEMM (direct 3.2 and
-#: 5.3 ms against 2.4 and 3.2).
+#: Kernels five taps wide (at column dilation 1) have faster direct kernels for the forward pass and
+#: the weight gradient, a row of taps and four output channels per pass, which beat im2col + GEMM
+#: further: up to this many input taps with at most DIRECT_MAX_OUT outputs. Measured (2 threads,
+#: 256x6x14x14 -> 16, k5, LeNet C3, 150 taps): forward 1.5 ms direct, 2.4 ms im2col; weight gradient
+#: 1.6 against 3.2 ms. Its input gradient stays with im2col + GEMM (the direct form: 3.2 against 2.4).
 ROW5_MAX_TAPS = 150
 
 
@@ -198,8 +203,9 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
         over_range(lambda a, b: kernel(xp, gy, dilation[0], gw, a, b), blocks,
                    4 * n * c * kh * kw * ((ho - 1) * xp.shape[3] + wo))
         return gw
-    if groups == 1 and not use_direct(c, o, ksize, stride, groups) and n * x.dtype.itemsize * ck * ho * wo <= CHUNK_BYTES and (
-            len(chunk_plan(n, x.dtype.itemsize * ck * ho * wo, 2 * o * ck * ho * wo)) > 1):
+    column_bytes = x.dtype.itemsize * ck * ho * wo  # per sample
+    if groups == 1 and not use_direct(c, o, ksize, stride, groups) and n * column_bytes <= CHUNK_BYTES and (
+            len(chunk_plan(n, column_bytes, 2 * o * ck * ho * wo)) > 1):
         # The whole batch's columns fit in cache, and the work is worth two threads: cut the product
         # by output channels or taps instead of by samples, so that no partial sums are added.
         if pointwise(ksize, stride, pads, x.shape[2:], (ho, wo)):
