@@ -60,8 +60,10 @@ def numel(input):
 
 def warmup(verbose=False, device="cpu"):
     """Compile every kernel of ``device``'s backend for float32 and float64 now (or load them from
-    the on-disk cache) instead of at first use; returns the seconds it took. On ``"cuda:N"`` the
-    kernels are built for that device."""
+    the on-disk cache) instead of at first use; returns the seconds it took. On the CPU, when the
+    cache turns out to be empty and there are two worker threads or more, a helper process (the same
+    Python) compiles half the kernels into the cache meanwhile. On ``"cuda:N"`` the kernels are built
+    for that device."""
     from .backends import backend_of, parse_device, to_device
 
     device = parse_device(device)
