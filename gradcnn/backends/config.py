@@ -81,7 +81,7 @@ def jit_options(parallel=False, contract=False, reassoc=False):
         "cache": conf["cache"] and not checking,  # checked builds never enter the shared cache
         "nogil": True,
         "parallel": parallel and not checking,
-        "fastmath": ({"contract"} if contract else set()) | ({"reassoc"} if reassoc else set()) or False,
+        "fastmath": {flag for flag, on in (("contract", contract), ("reassoc", reassoc)) if on} or False,
         # NumPy's semantics for x / 0 (inf or nan, as the array code the kernels replace), and no
         # zero test in front of every division.
         "error_model": "numpy",

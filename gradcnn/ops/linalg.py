@@ -12,6 +12,7 @@ from ..autograd.function import Function
 from ..autograd.tape import is_grad_enabled
 from ..backends import backend_of
 from ..backends import is_array as _is_array
+from ..backends.cpu.gemm import INLINE_FLOPS
 from ..errors import DTypeError, IndexOutOfRangeError, ShapeError
 from ..tensor import Tensor, check_devices
 from .elementwise import where
@@ -25,19 +26,14 @@ def _mT(t):
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-#: Products of fewer multiply-adds stay with NumPy: BLAS runs them on one thread by itself (the
-#: backend's threshold too).
-_SMALL = 1 << 18
 
 
 def _mm(a, b):
     """``a @ b`` on arrays; 2-D float32/float64 products go through the backend's ``matmul2d``
     (on the CPU: cut between gradcnn's worker threads rather than BLAS's own)."""
-    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] >= _SMALL and (
-            a.dtype == b.dtype and a.dtype in _FLOATS):
-        return backend_of(a).matmul2d(a, b)
-    if a.ndim == 2 and a.shape[1] == 1 and b.ndim == 2:  # an outer product: one term per element
-        return a * b
+    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS and (
+            a.shape[1] == 1 or 2 * a.shape[0] * a.shape[1] * b.shape[1] >= INLINE_FLOPS):
+        return backend_of(a).matmul2d(a, b)  # outer products and products worth the pool
     return a @ b
 
 

@@ -24,18 +24,29 @@ def small_parallel_items(monkeypatch):
     monkeypatch.setattr(threads, "PARALLEL_ITEMS", 16)
 
 
+def _stride1_case(draw, c, o, k, d, max_size):
+    """A stride-1 convolution with the drawn channels, outputs, kernel and dilation: a batch, padding,
+    an input size the kernel fits in (up to ``max_size``), the output size and a float dtype."""
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    hw = tuple(draw(st.integers(max(1, di * (ki - 1) + 1 - sum(p)), max_size)) for ki, di, p in zip(k, d, pads))
+    out = tuple(h + sum(p) - di * (ki - 1) for h, p, di, ki in zip(hw, pads, d, k))
+    return dict(n=draw(st.integers(1, 3)), c=c, o=o, k=k, d=d, pads=pads, hw=hw, out=out,
+                dtype=draw(st.sampled_from([np.float32, np.float64])))
+
+
 @st.composite
 def direct_cases(draw):
-    n = draw(st.integers(1, 3))
-    c = draw(st.integers(1, 2))
-    o = draw(st.integers(1, 5))
-    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
-    hw = tuple(draw(st.integers(max(1, di * (ki - 1) + 1 - sum(p)), 9)) for ki, di, p in zip(k, d, pads))
-    out = tuple(h + sum(p) - di * (ki - 1) for h, p, di, ki in zip(hw, pads, d, k))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    return dict(n=n, c=c, o=o, k=k, d=d, pads=pads, hw=hw, out=out, dtype=dtype)
+    return _stride1_case(draw, draw(st.integers(1, 2)), draw(st.integers(1, 5)),
+                         (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                         (draw(st.integers(1, 2)), draw(st.integers(1, 2))), 9)
+
+
+@st.composite
+def row5_cases(draw):
+    """Convolutions five taps wide: the forward pass takes the row-of-five kernel, in blocks of four
+    output channels and a remainder."""
+    return _stride1_case(draw, draw(st.integers(1, 6)), draw(st.integers(1, 9)), (draw(st.integers(1, 5)), 5),
+                         (draw(st.integers(1, 2)), 1), 12)
 
 
 def _both_algorithms(monkeypatch, fn):
@@ -47,57 +58,38 @@ def _both_algorithms(monkeypatch, fn):
     return direct, im2col
 
 
-@given(g=direct_cases(), seed=st.integers(0, 2**16))
-def test_direct_convolution_agrees_with_im2col(g, seed):
+def _agree_with_im2col(g, seed, calls):
+    """``calls(x, w, gy, geometry)`` (a tuple of results) on random data of the case ``g``: the
+    same on the direct kernels as on im2col + GEMM."""
     rng = np.random.default_rng(seed)
     dtype = g["dtype"]
     x = rng.standard_normal((g["n"], g["c"]) + g["hw"]).astype(dtype)
     w = rng.standard_normal((g["o"], g["c"]) + g["k"]).astype(dtype)
     gy = rng.standard_normal((g["n"], g["o"]) + g["out"]).astype(dtype)
     geo = ((1, 1), g["pads"], g["d"], 1)
-    assert cpu_conv.use_direct(g["c"], g["o"], g["k"], (1, 1), 1)
     with pytest.MonkeyPatch.context() as mp:
-        results = _both_algorithms(mp, lambda: (
-            cpu.conv2d_forward(x, w, None, *geo, g["out"]),
-            cpu.conv2d_backward_data(gy, w, *geo, g["hw"]),
-            cpu.conv2d_backward_weight(x, gy, g["k"], *geo)))
+        results = _both_algorithms(mp, lambda: calls(x, w, gy, geo))
     tol = 1e-4 if dtype == np.float32 else 1e-10
     for direct, im2col in zip(*results):
         assert direct.shape == im2col.shape and direct.dtype == im2col.dtype
         np.testing.assert_allclose(direct, im2col, rtol=tol, atol=tol)
 
 
-@st.composite
-def row5_cases(draw):
-    """Convolutions five taps wide: the forward pass takes the row-of-five kernel, in blocks of four
-    output channels and a remainder."""
-    c = draw(st.integers(1, 6))
-    kh = draw(st.integers(1, 5))
-    k = (kh, 5)
-    d = (draw(st.integers(1, 2)), 1)
-    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
-    hw = tuple(draw(st.integers(max(1, di * (ki - 1) + 1 - sum(p)), 12)) for ki, di, p in zip(k, d, pads))
-    out = tuple(h + sum(p) - di * (ki - 1) for h, p, di, ki in zip(hw, pads, d, k))
-    return dict(n=draw(st.integers(1, 3)), c=c, o=draw(st.integers(1, 9)), k=k, d=d, pads=pads, hw=hw,
-                out=out, dtype=draw(st.sampled_from([np.float32, np.float64])))
+@given(g=direct_cases(), seed=st.integers(0, 2**16))
+def test_direct_convolution_agrees_with_im2col(g, seed):
+    assert cpu_conv.use_direct(g["c"], g["o"], g["k"], (1, 1), 1)
+    _agree_with_im2col(g, seed, lambda x, w, gy, geo: (
+        cpu.conv2d_forward(x, w, None, *geo, g["out"]),
+        cpu.conv2d_backward_data(gy, w, *geo, g["hw"]),
+        cpu.conv2d_backward_weight(x, gy, g["k"], *geo)))
 
 
 @given(g=row5_cases(), seed=st.integers(0, 2**16))
 def test_the_five_wide_direct_kernels_agree_with_im2col(g, seed):
-    rng = np.random.default_rng(seed)
-    dtype = g["dtype"]
-    x = rng.standard_normal((g["n"], g["c"]) + g["hw"]).astype(dtype)
-    w = rng.standard_normal((g["o"], g["c"]) + g["k"]).astype(dtype)
-    gy = rng.standard_normal((g["n"], g["o"]) + g["out"]).astype(dtype)
-    geo = ((1, 1), g["pads"], g["d"], 1)
     assert cpu_conv.use_direct_forward(g["c"], g["o"], g["k"], (1, 1), 1, g["d"])
-    with pytest.MonkeyPatch.context() as mp:
-        results = _both_algorithms(mp, lambda: (cpu.conv2d_forward(x, w, None, *geo, g["out"]),
-                                                cpu.conv2d_backward_weight(x, gy, g["k"], *geo)))
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    for direct, im2col in zip(*results):
-        assert direct.shape == im2col.shape and direct.dtype == im2col.dtype
-        np.testing.assert_allclose(direct, im2col, rtol=tol, atol=tol)
+    _agree_with_im2col(g, seed, lambda x, w, gy, geo: (
+        cpu.conv2d_forward(x, w, None, *geo, g["out"]),
+        cpu.conv2d_backward_weight(x, gy, g["k"], *geo)))
 
 
 def test_the_five_wide_weight_gradient_is_the_same_on_any_thread_count(small_parallel_items, restore_threads):

@@ -70,10 +70,15 @@ def use_direct(in_channels, out_channels, ksize, stride, groups):
             and in_channels * ksize[0] * ksize[1] <= DIRECT_MAX_TAPS)
 
 
+def _five_wide(ksize, dilation):
+    """Whether the kernels taking a row of five taps per pass apply."""
+    return ksize[1] == 5 and dilation[1] == 1
+
+
 def use_direct_forward(in_channels, out_channels, ksize, stride, groups, dilation):
     """Whether the forward pass of a convolution runs on the direct kernels."""
     return use_direct(in_channels, out_channels, ksize, stride, groups) or (
-        ksize[1] == 5 and dilation[1] == 1 and tuple(stride) == (1, 1) and groups == 1
+        _five_wide(ksize, dilation) and tuple(stride) == (1, 1) and groups == 1
         and out_channels <= DIRECT_MAX_OUT and in_channels * ksize[0] * ksize[1] <= ROW5_MAX_TAPS)
 
 
@@ -97,7 +102,7 @@ def _direct_forward(xp, w, dilation, out_shape):
         raise AssertionError(f"direct convolution: output {out_shape} reads past the input {xp.shape}")
     y = np.empty(out_shape, dtype=xp.dtype)
     per_sample = o * w.shape[1] * w.shape[2] * w.shape[3] * ho * xp.shape[3]
-    if kw == 5 and dilation[1] == 1:
+    if _five_wide((kh, kw), dilation):
         kernel = _k()._conv_direct_fwd_row5
         over_range(lambda a, b: kernel(xp, w, dilation[0], y, a, b), n, per_sample)
     else:
@@ -195,7 +200,7 @@ def conv2d_backward_weight(x, gy, ksize, stride, pads, dilation, groups):
     kh, kw = ksize
     cg = c // groups
     ck = cg * kh * kw
-    if use_direct_forward(c, o, ksize, stride, groups, dilation) and kw == 5 and dilation[1] == 1 and n:
+    if use_direct_forward(c, o, ksize, stride, groups, dilation) and _five_wide(ksize, dilation) and n:
         xp = _zero_padded(x, pads)
         gw = np.zeros((o, c, kh, kw), dtype=x.dtype)
         kernel = _k()._conv_direct_wgrad_row5

@@ -10,7 +10,7 @@ each part is multiplied by single-threaded BLAS on the pool. Small products go s
 
 import numpy as np
 
-from .threads import _chunk_lock, _drain, _SingleThreadedBlas, num_threads
+from .threads import run_parts
 
 __all__ = ["matmul2d"]
 
@@ -48,7 +48,7 @@ def matmul2d(a, b):
     m, k = a.shape
     n = b.shape[1]
     if k == 1:  # an outer product (a Linear's weight gradient at batch 1): one term per element
-        return np.multiply(a, b)
+        return a * b
     if 2 * m * k * n < INLINE_FLOPS:
         return a @ b
     out = np.empty((m, n), dtype=np.result_type(a, b))
@@ -60,10 +60,5 @@ def matmul2d(a, b):
         else:
             np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
 
-    with _chunk_lock, _SingleThreadedBlas():
-        if len(ranges) == 1 or num_threads() == 1:
-            for lo, hi in ranges:
-                part(lo, hi)
-        else:
-            _drain(part, ranges)
+    run_parts(part, ranges)
     return out

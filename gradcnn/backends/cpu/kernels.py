@@ -263,18 +263,8 @@ def _conv_direct_fwd_row5(xp, w, dh, y, n0, n1):
                             a1[p] = a1[p] + v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
                             a2[p] = a2[p] + u0 * x0 + u1 * x1 + u2 * x2 + u3 * x3 + u4 * x4
                             a3[p] = a3[p] + t0 * x0 + t1 * x1 + t2 * x2 + t3 * x3 + t4 * x4
-                    else:
-                        q0 = 0
-                        if block >= 2:  # two channels of the remainder together
-                            q0 = 2
-                            w0, w1, w2, w3, w4 = w[o, c, i, 0], w[o, c, i, 1], w[o, c, i, 2], w[o, c, i, 3], w[o, c, i, 4]
-                            v0, v1, v2, v3, v4 = (w[o + 1, c, i, 0], w[o + 1, c, i, 1], w[o + 1, c, i, 2],
-                                                  w[o + 1, c, i, 3], w[o + 1, c, i, 4])
-                            for p in range(length):
-                                x0, x1, x2, x3, x4 = xs[p], xs[p + 1], xs[p + 2], xs[p + 3], xs[p + 4]
-                                a0[p] = a0[p] + w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4
-                                a1[p] = a1[p] + v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
-                        for q in range(q0, block):
+                    else:  # the last channels, one at a time
+                        for q in range(block):
                             w0, w1, w2, w3, w4 = (w[o + q, c, i, 0], w[o + q, c, i, 1], w[o + q, c, i, 2],
                                                   w[o + q, c, i, 3], w[o + q, c, i, 4])
                             a = acc[q]

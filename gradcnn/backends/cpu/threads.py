@@ -197,26 +197,30 @@ def _drain(work, chunks):
         raise errors[0]
 
 
-def _over_batch(work, n, bytes_per_sample, gemm=True, flops_per_sample=0):
-    """Run ``work(a, b)`` over the chunks of :func:`chunk_plan`, with BLAS held to one thread:
-    on the calling thread and the pool when the work is large enough to pay for the dispatch, in
-    order on the calling thread when it is not. BLAS runs single-threaded even for one chunk: its
-    idle threads spin for a long while after a multi-threaded call and would take a core from the
-    pool's workers (gradcnn owns the threads). Each chunk computes exactly the same thing whatever
-    the number of threads, so results are bitwise reproducible across thread counts."""
-    if n == 0:
-        return
-    chunks = chunk_plan(n, bytes_per_sample, flops_per_sample)
-    # One batch at a time owns the pool and the BLAS thread setting (``gemm=False``: work that
-    # calls no BLAS leaves the setting alone).
+def run_parts(work, parts, gemm=True, parallel=True):
+    """Run ``work(a, b)`` for every part ``(a, b)``, with BLAS held to one thread (``gemm=False``:
+    work that calls no BLAS leaves the setting alone): on the calling thread and the pool, or in
+    order on the calling thread when ``parallel`` is false, there is one part or one thread, or the
+    caller is a worker itself. BLAS runs single-threaded even for one part: its idle threads spin
+    for a long while after a multi-threaded call and would take a core from the pool's workers
+    (gradcnn owns the threads). One batch of parts at a time owns the pool and the BLAS setting."""
     with _chunk_lock, _SingleThreadedBlas() if gemm else contextlib.nullcontext():
-        small = n * bytes_per_sample < INLINE_BYTES and n * flops_per_sample < SPLIT_FLOPS
-        if len(chunks) == 1 or num_threads() == 1 or small or (
+        if not parallel or len(parts) == 1 or num_threads() == 1 or (
                 threading.current_thread().name.startswith("gradcnn")):
-            for a, b in chunks:
+            for a, b in parts:
                 work(a, b)
         else:
-            _drain(work, chunks)
+            _drain(work, parts)
+
+
+def _over_batch(work, n, bytes_per_sample, gemm=True, flops_per_sample=0):
+    """Run ``work(a, b)`` over the chunks of :func:`chunk_plan` (:func:`run_parts`), on the pool
+    when the work is large enough to pay for the dispatch. Each chunk computes exactly the same
+    thing whatever the number of threads, so results are bitwise reproducible across thread counts."""
+    if n == 0:
+        return
+    small = n * bytes_per_sample < INLINE_BYTES and n * flops_per_sample < SPLIT_FLOPS
+    run_parts(work, chunk_plan(n, bytes_per_sample, flops_per_sample), gemm, parallel=not small)
 
 
 def over_range(work, n, items_per_unit=1):
